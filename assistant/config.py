@@ -1,0 +1,107 @@
+"""One Settings object for the whole assistant, read once and passed in.
+
+Every backend choice lives here so that switching from the embedded defaults
+(no server, no key, no network) to production services is configuration only.
+Environment variables use the prefix ``ASSISTANT_``; a ``.env`` file is read too.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LLMProvider = Literal["embedded", "ollama", "openai", "anthropic"]
+WriterMode = Literal["auto", "grounded", "generative"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- where things live -------------------------------------------------------
+    data_dir: Path = Field(Path("./data"), description="Root of every file the assistant keeps.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file <data_dir>/assistant.db."
+    )
+    checkpoint_url: str | None = Field(
+        None, description="LangGraph checkpointer; default: SQLite <data_dir>/checkpoints.sqlite."
+    )
+
+    # --- language model ----------------------------------------------------------
+    llm_provider: LLMProvider = "embedded"
+    llm_model: str | None = Field(
+        None,
+        description="Model name (ollama: llama3.1:8b, openai: gpt-4o-mini, ...) or, for the "
+        "embedded provider, a path to a GGUF file (default: the packaged SmolLM2-135M).",
+    )
+    llm_base_url: str | None = Field(None, description="Server URL for ollama / openai-compatible.")
+    llm_api_key: SecretStr | None = None
+    llm_temperature: float = 0.2
+    llm_max_tokens: int = 1024
+    llm_threads: int = Field(2, description="CPU threads for the embedded model.")
+    llm_context: int = Field(4096, description="Context window for the embedded model.")
+    llm_timeout_s: float = 120.0
+    structured_retries: int = Field(2, description="Repair attempts after invalid model output.")
+    writer_mode: WriterMode = Field(
+        "auto",
+        description="grounded: compose from source sentences, the model writes title/hook/glue "
+        "(right for tiny models); generative: the model writes everything from the sources; "
+        "auto: grounded for the embedded model, generative otherwise.",
+    )
+
+    # --- knowledge base ------------------------------------------------------------
+    qdrant_url: str | None = Field(None, description="Qdrant server; default: local mode on disk.")
+    qdrant_collection: str = "knowledge"
+    seed_sample_kb: bool = Field(
+        True, description="Load the bundled sample pages when the knowledge base is empty."
+    )
+    research_top_k: int = 12
+    research_min_score: float = 0.25
+
+    # --- pipeline ---------------------------------------------------------------------
+    max_qa_rounds: int = Field(2, description="QA -> write loops before a human decides.")
+    brand_rules_path: Path | None = Field(
+        None, description="YAML brand rules; default: the bundled assistant/brand_rules.yaml."
+    )
+    publisher: str = Field("outbox", description="Where approved content goes.")
+    default_user: str = "local"
+
+    # --- derived paths ------------------------------------------------------------------
+    @cached_property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_data_dir / 'assistant.db'}"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.resolved_data_dir / "checkpoints.sqlite"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.resolved_data_dir / "artifacts"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.resolved_data_dir / "outbox"
+
+    @property
+    def kb_dir(self) -> Path:
+        return self.resolved_data_dir / "kb"
+
+    @property
+    def resolved_brand_rules(self) -> Path:
+        return self.brand_rules_path or Path(__file__).parent / "brand_rules.yaml"
+
+    @property
+    def effective_writer_mode(self) -> Literal["grounded", "generative"]:
+        if self.writer_mode == "auto":
+            return "grounded" if self.llm_provider == "embedded" else "generative"
+        return self.writer_mode

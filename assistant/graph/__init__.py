@@ -1,0 +1,1 @@
+"""The LangGraph pipeline: typed state, nodes, and the graph that routes them."""

@@ -1,0 +1,177 @@
+"""build_graph: the pipeline as a LangGraph StateGraph, routed by format.
+
+    brief -> research -> write -> review_script -> [media steps] -> qa -> review_final -> publish
+                           ^            | revise                     | fixable failures (bounded)
+                           +------------+----------------------------+
+
+Media steps per format live in ``MEDIA_STEPS``; a format with none goes straight
+from the approved script to QA. Every node is wrapped by ``tracked`` so the job's
+steps, durations and failures land in the database.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.errors import GraphBubbleUp
+from langgraph.graph import END, START, StateGraph
+from pydantic import BaseModel
+
+from assistant.errors import AssistantError, StepError, StorageFullError
+from assistant.graph import state as state_module
+from assistant.graph.nodes import brief, publish, qa, research, review, write
+from assistant.graph.state import Format, PipelineState
+from assistant.services import Services
+from storage.errors import DiskFullError
+
+log = logging.getLogger(__name__)
+
+NodeFn = Callable[[PipelineState, Services], dict[str, object]]
+
+# The steps that make media for a format, in order, between script approval and QA.
+MEDIA_STEPS: dict[Format, list[str]] = {
+    "short": [],
+    "video": [],
+    "podcast": [],
+    "blog": [],
+    "social": [],
+}
+# Node functions for media steps, registered by the media layer.
+MEDIA_NODES: dict[str, NodeFn] = {}
+
+CORE_NODES: dict[str, NodeFn] = {
+    "brief": brief.run,
+    "research": research.run,
+    "write": write.run,
+    "review_script": review.make("review_script"),
+    "qa": qa.run,
+    "review_final": review.make("review_final"),
+    "publish": publish.run,
+}
+
+
+def tracked(name: str, fn: NodeFn, svc: Services) -> Callable[[PipelineState], dict[str, object]]:
+    """Run ``fn`` as step ``name``: a job_steps row, its duration, and a clear failure."""
+
+    def node(state: PipelineState) -> dict[str, object]:
+        job_id = state["job_id"]
+        step_id = svc.repo.start_step(job_id, name)
+        started = time.perf_counter()
+        try:
+            update = fn(state, svc)
+        except GraphBubbleUp:  # an interrupt: the step waits for a person
+            raise
+        except AssistantError as exc:
+            svc.repo.fail_step(step_id, exc.user_message)
+            raise
+        except (DiskFullError, OSError) as exc:
+            if isinstance(exc, DiskFullError) or getattr(exc, "errno", None) in (
+                errno.ENOSPC, errno.EDQUOT):
+                message = f"{name}: the disk is full ({exc}); free space and resume the job"
+                svc.repo.fail_step(step_id, message)
+                raise StorageFullError(message) from exc
+            svc.repo.fail_step(step_id, f"{type(exc).__name__}: {exc}")
+            raise StepError(name, str(exc)) from exc
+        except Exception as exc:
+            log.exception("step %s of %s failed", name, job_id)
+            svc.repo.fail_step(step_id, f"{type(exc).__name__}: {exc}")
+            raise StepError(name, f"{type(exc).__name__}: {exc}") from exc
+        svc.repo.finish_step(step_id, {"seconds": round(time.perf_counter() - started, 3)})
+        return update
+
+    node.__name__ = name
+    return node
+
+
+# --- routing -------------------------------------------------------------------------
+
+
+def _after_approved_script(state: PipelineState) -> str:
+    steps = MEDIA_STEPS[state["brief"].format]
+    return steps[0] if steps else "qa"
+
+
+def _last_decision(state: PipelineState, stage: str) -> str:
+    for decision in reversed(state.get("decisions", [])):
+        if decision.stage == stage:
+            return decision.action
+    return "approve"
+
+
+def route_after_write(state: PipelineState) -> str:
+    # A rewrite that QA asked for goes straight back to the checks; a first draft or
+    # a reviewer's revision goes to a person.
+    if state.get("rewrite_reason") == "qa":
+        return _after_approved_script(state)
+    return "review_script"
+
+
+def route_after_review(stage: str) -> Callable[[PipelineState], str]:
+    def route(state: PipelineState) -> str:
+        action = _last_decision(state, stage)
+        if action == "reject":
+            return END
+        if action == "revise":
+            return "write"
+        return _after_approved_script(state) if stage == "review_script" else "publish"
+
+    return route
+
+
+def route_after_qa(state: PipelineState) -> str:
+    return "write" if state.get("rewrite_reason") == "qa" else "review_final"
+
+
+def _chain(builder: StateGraph, steps: list[str], then: str) -> None:
+    for current, following in zip(steps, [*steps[1:], then], strict=True):
+        builder.add_edge(current, following)
+
+
+def build_graph(svc: Services, checkpointer: BaseCheckpointSaver | None = None) -> Any:
+    """The compiled pipeline, checkpointed by ``checkpointer``."""
+    builder: Any = StateGraph(PipelineState)  # Any: langgraph's overloads defeat mypy here
+    for name, fn in {**CORE_NODES, **MEDIA_NODES}.items():
+        builder.add_node(name, tracked(name, fn, svc))
+    builder.add_edge(START, "brief")
+    builder.add_edge("brief", "research")
+    builder.add_edge("research", "write")
+    builder.add_conditional_edges("write", route_after_write)
+    builder.add_conditional_edges("review_script", route_after_review("review_script"))
+    for steps in {tuple(s) for s in MEDIA_STEPS.values() if s}:
+        _chain(builder, list(steps), "qa")
+    builder.add_conditional_edges("qa", route_after_qa)
+    builder.add_conditional_edges("review_final", route_after_review("review_final"))
+    builder.add_edge("publish", END)
+    return builder.compile(checkpointer=checkpointer)
+
+
+# --- checkpointing -------------------------------------------------------------------
+
+
+def state_types() -> list[tuple[str, str]]:
+    """Every pydantic type the state holds, allowed through the checkpoint serializer."""
+    return [
+        (state_module.__name__, name)
+        for name, value in vars(state_module).items()
+        if isinstance(value, type) and issubclass(value, BaseModel)
+        and value.__module__ == state_module.__name__
+    ]
+
+
+def sqlite_checkpointer(path: Path) -> SqliteSaver:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    serde = JsonPlusSerializer(allowed_msgpack_modules=state_types())
+    saver = SqliteSaver(conn, serde=serde)
+    saver.setup()
+    return saver

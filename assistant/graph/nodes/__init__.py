@@ -1,0 +1,1 @@
+"""One module per pipeline step. Each exposes ``run(state, svc) -> partial update``."""

@@ -1,0 +1,24 @@
+"""publish: hand the approved piece to the configured publisher, exactly once."""
+
+from __future__ import annotations
+
+from assistant.graph.progress import emit
+from assistant.graph.state import PipelineState
+from assistant.services import Services
+from assistant.tools.qa_rules import BrandRules
+from assistant.tools.templates import render_markdown
+
+STEP = "publish"
+
+
+def run(state: PipelineState, svc: Services) -> dict[str, object]:
+    brief, script = state["brief"], state["script"]
+    rules = BrandRules.load(svc.settings.resolved_brand_rules)
+    markdown = render_markdown(script, brief, rules.required_disclosure)
+    final = svc.objects.put(state["job_id"], "final.md", markdown, step=STEP, type="final",
+                            mime="text/markdown", version=script.version, is_final=True)
+    publisher = svc.publisher()
+    emit(STEP, f"publishing to {publisher.name}", 20)
+    publication = publisher.publish(state["job_id"], brief, script, [final.path])
+    emit(STEP, f"published: {publication.location}", 100)
+    return {"publication": publication, "status": "published"}

@@ -1,0 +1,54 @@
+"""qa: check the piece against length, hook, reading level, PII, brand and citation rules.
+
+PII is redacted in place. Fixable failures send the piece back to ``write`` at most
+``max_qa_rounds`` times; after that a person decides at review_final, with the
+report in front of them.
+"""
+
+from __future__ import annotations
+
+from assistant.graph.progress import emit
+from assistant.graph.state import PipelineState, QACheck, QAReport
+from assistant.services import Services
+from assistant.tools.qa_rules import TEXT_CHECKS, BrandRules, QAContext, redact_script
+from assistant.tools.templates import render_markdown, style
+
+STEP = "qa"
+
+
+def run(state: PipelineState, svc: Services) -> dict[str, object]:
+    brief, research = state["brief"], state["research"]
+    rules = BrandRules.load(svc.settings.resolved_brand_rules)
+    script, redactions = redact_script(state["script"])
+    markdown = render_markdown(script, brief, rules.required_disclosure)
+    ctx = QAContext(brief, script, research, rules, markdown, style(brief.style).max_grade)
+    checks: list[QACheck] = []
+    for i, check in enumerate(TEXT_CHECKS):
+        result = check(ctx)
+        checks.append(result)
+        emit(STEP, f"{result.name}: {'ok' if result.passed else 'FAIL'} — {result.message}",
+             100 * (i + 1) / (len(TEXT_CHECKS) + 1))
+    checks.append(QACheck(
+        name="pii", passed=True, severity="info",
+        message=f"redacted {len(redactions)} item(s)" if redactions else "no personal data found",
+    ))
+    rounds = state.get("qa_rounds", 0) + 1
+    grade = next((c.message for c in checks if c.name == "reading_grade"), "")
+    report = QAReport(
+        round=rounds, checks=checks, redactions=redactions,
+        reading_grade=float(grade.split()[1]) if grade.startswith("grade") else None,
+    )
+    job = state["job_id"]
+    svc.objects.put(job, "qa.json", report.model_dump_json(indent=2), step=STEP, type="qa",
+                    mime="application/json", version=rounds)
+    update: dict[str, object] = {"qa": report, "qa_rounds": rounds}
+    if redactions:
+        update["script"] = script
+        svc.objects.put(job, "script.md", markdown, step=STEP, type="script",
+                        mime="text/markdown", version=script.version)
+    # Fixable failures go back to write, a bounded number of times; then a person decides.
+    retry = bool(report.fixable_failures) and rounds <= svc.settings.max_qa_rounds
+    update["rewrite_reason"] = "qa" if retry else None
+    failed = [c.name for c in checks if not c.passed and c.severity == "error"]
+    emit(STEP, "all checks passed" if not failed else f"failed: {', '.join(failed)}", 100)
+    return update

@@ -1,0 +1,167 @@
+"""JobRunner: start, resume and inspect jobs. Channels and the CLI talk to this.
+
+A job is one LangGraph thread (``thread_id`` = job id) with a durable checkpointer,
+so a process killed at any point resumes from the last finished step. The runner
+keeps the jobs table's status in step with the graph: processing while it runs,
+review while it waits for a person, then published, rejected or failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.types import Command
+
+from assistant.errors import AssistantError, JobNotFound, JobStateError
+from assistant.graph.build import build_graph, sqlite_checkpointer
+from assistant.graph.state import Brief, PipelineState, ReviewDecision
+from assistant.services import Services
+
+log = logging.getLogger(__name__)
+
+FINISHED = ("published", "rejected", "cancelled")
+
+
+@dataclass
+class Event:
+    """Something a channel may show: progress, a finished step, a review request, an error."""
+
+    kind: str  # progress | step | review | done | error
+    job_id: str
+    step: str = ""
+    message: str = ""
+    percent: float | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    job_id: str
+    status: str
+    review: dict[str, Any] | None = None
+    error: str | None = None
+    publication: str | None = None
+
+
+EventSink = Callable[[Event], None]
+
+
+def new_job_id() -> str:
+    return f"job-{secrets.token_hex(4)}"
+
+
+class JobRunner:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        self.checkpointer = sqlite_checkpointer(svc.settings.checkpoint_path)
+        self.graph = build_graph(svc, self.checkpointer)
+
+    def close(self) -> None:
+        self.checkpointer.conn.close()
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def create(self, brief: Brief) -> str:
+        job_id = new_job_id()
+        self.svc.repo.create_job(
+            job_id,
+            title=brief.topic,
+            content_type=brief.format,
+            user=brief.user,
+            configuration={"style": brief.style, "llm": self.svc.settings.llm_provider},
+            input_data=brief.model_dump(),
+        )
+        return job_id
+
+    def start(self, job_id: str, brief: Brief, on_event: EventSink | None = None) -> Outcome:
+        initial: PipelineState = {"job_id": job_id, "brief": brief}
+        return self._run(job_id, initial, on_event)
+
+    def resume(
+        self, job_id: str, decision: ReviewDecision | None = None,
+        on_event: EventSink | None = None,
+    ) -> Outcome:
+        """Continue a job: answer its pending review, or re-run the step that failed."""
+        job = self._job(job_id)
+        if job.status in FINISHED:
+            raise JobStateError(f"job {job_id} is already {job.status}; nothing to resume")
+        pending = self.pending_review(job_id)
+        if pending is not None:
+            if decision is None:
+                return Outcome(job_id, "review", review=pending)
+            return self._run(job_id, Command(resume=decision.model_dump()), on_event)
+        if decision is not None:
+            raise JobStateError(f"job {job_id} is not waiting for a review")
+        snapshot = self.graph.get_state(self._config(job_id))
+        if not snapshot.next:
+            if not snapshot.values:  # created but the process died before the first step
+                brief = Brief.model_validate(job.input_data)
+                return self.start(job_id, brief, on_event)
+            raise JobStateError(f"job {job_id} has nothing left to run")
+        return self._run(job_id, None, on_event)
+
+    def pending_review(self, job_id: str) -> dict[str, Any] | None:
+        snapshot = self.graph.get_state(self._config(job_id))
+        for task in snapshot.tasks:
+            for interrupt in task.interrupts:
+                return dict(interrupt.value)
+        return None
+
+    def state(self, job_id: str) -> dict[str, Any]:
+        self._job(job_id)
+        return dict(self.graph.get_state(self._config(job_id)).values)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _job(self, job_id: str) -> Any:
+        job = self.svc.repo.get_job(job_id)
+        if job is None:
+            raise JobNotFound(f"no job {job_id!r}: `assistant jobs` lists them")
+        return job
+
+    @staticmethod
+    def _config(job_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": job_id}}
+
+    def _run(self, job_id: str, graph_input: Any, on_event: EventSink | None) -> Outcome:
+        emit = on_event or (lambda _event: None)
+        repo = self.svc.repo
+        repo.set_status(job_id, "processing")
+        try:
+            for mode, chunk in self.graph.stream(
+                graph_input, self._config(job_id), stream_mode=["updates", "custom"],
+                durability="sync",
+            ):
+                if mode == "custom" and isinstance(chunk, dict):
+                    emit(Event("progress", job_id, chunk.get("step", ""),
+                               chunk.get("message", ""), chunk.get("percent"), chunk))
+                elif mode == "updates" and isinstance(chunk, dict):
+                    for step in chunk:
+                        if step != "__interrupt__":
+                            emit(Event("step", job_id, step, "done"))
+        except AssistantError as exc:
+            repo.set_status(job_id, "failed", error=exc.user_message)
+            emit(Event("error", job_id, getattr(exc, "step", ""), exc.user_message))
+            return Outcome(job_id, "failed", error=exc.user_message)
+        return self._settle(job_id, emit)
+
+    def _settle(self, job_id: str, emit: EventSink) -> Outcome:
+        review = self.pending_review(job_id)
+        if review is not None:
+            self.svc.repo.set_status(job_id, "review")
+            emit(Event("review", job_id, review["action_request"]["action"],
+                       review["description"], data=review))
+            return Outcome(job_id, "review", review=review)
+        values = self.graph.get_state(self._config(job_id)).values
+        status = values.get("status", "failed")
+        if status not in FINISHED:
+            status = "failed"
+        publication = values.get("publication")
+        location = publication.location if publication else None
+        self.svc.repo.set_status(job_id, status)
+        emit(Event("done", job_id, message=status, data={"location": location}))
+        return Outcome(job_id, status, publication=location)

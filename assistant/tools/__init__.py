@@ -1,0 +1,1 @@
+"""What the pipeline steps call: embeddings, document loaders, the knowledge base, ..."""

@@ -1,0 +1,443 @@
+"""Document loaders for the knowledge base: Markdown, plain text, HTML and PDF to plain text.
+
+``load_document`` returns a :class:`Document` (title, plain text, sections by heading);
+``split_sentences`` and ``chunk_sections`` turn it into passages that hold whole sentences.
+Every problem with a user's file is an :class:`InputError` whose message is one line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from assistant.errors import InputError
+
+DocKind = Literal["markdown", "text", "html", "pdf"]
+
+KINDS: dict[str, DocKind] = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+}
+SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(KINDS)
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class Document:
+    title: str
+    text: str
+    sections: list[tuple[str, str]]  # (heading, plain text); heading "" before any heading
+    path: Path
+    kind: DocKind
+
+
+@dataclass
+class Chunk:
+    heading: str
+    text: str
+    index: int
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def load_document(path: Path | str) -> Document:
+    """Read a .md/.markdown/.txt/.html/.htm/.pdf file into plain text with its sections."""
+    path = Path(path).expanduser()
+    kind = check_file(path)
+    return parse_document(read_file(path), path, kind)
+
+
+def check_file(path: Path, name: str | None = None) -> DocKind:
+    """The kind of document at ``path`` (by ``name``'s extension if given, e.g. an upload
+    saved under a random name); InputError if it is missing, a folder or unsupported."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory: give the files inside it instead")
+    return kind_of(name or path.name)
+
+
+def kind_of(name: str) -> DocKind:
+    """The document kind for a file name; InputError naming the supported extensions."""
+    suffix = Path(name).suffix
+    kind = KINDS.get(suffix.lower())
+    if kind is None:
+        supported = ", ".join(SUPPORTED_SUFFIXES)
+        what = f"'{suffix}' files" if suffix else "files without an extension"
+        raise InputError(f"{name}: {what} are not supported; use one of {supported}")
+    return kind
+
+
+def read_file(path: Path) -> bytes:
+    """The file's bytes; InputError if it cannot be read or is too large."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(
+                f"{path.name} is {size / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB"
+            )
+        return path.read_bytes()
+    except PermissionError as exc:
+        raise InputError(f"{path.name} cannot be read: permission denied", detail=str(exc)) from exc
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputError(f"{path.name} cannot be read: {reason}", detail=str(exc)) from exc
+
+
+def parse_document(data: bytes, path: Path, kind: DocKind | None = None) -> Document:
+    """Parse a file's bytes; ``path`` names it (title fallback, messages), ``kind`` its type."""
+    kind = kind or kind_of(path.name)
+    name = path.name
+    if kind == "pdf":
+        title, sections = _parse_pdf(data, name)
+    else:
+        raw = _decode(data, name)
+        if kind == "markdown":
+            title, sections = _parse_markdown(raw)
+        elif kind == "html":
+            title, sections = _parse_html(raw)
+        else:
+            title, sections = "", [("", _paragraphs(raw.splitlines()))]
+    sections = [(h, t) for h, t in sections if t.strip()]
+    if not sections:
+        raise InputError(f"{name} has no text to read (it is empty or holds only markup/images)")
+    parts: list[str] = []
+    for heading, text in sections:
+        if heading:
+            parts.append(heading)
+        parts.append(text)
+    return Document(
+        title=title or path.stem,
+        text="\n\n".join(parts),
+        sections=sections,
+        path=path,
+        kind=kind,
+    )
+
+
+def _decode(data: bytes, name: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name} cannot be read: invalid UTF-16 text") from exc
+    if b"\x00" in data:
+        raise InputError(f"{name} cannot be read: it looks like a binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _paragraphs(lines: list[str]) -> str:
+    """Lines -> paragraphs separated by blank lines; lines inside a paragraph are joined."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in [*lines, ""]:
+        stripped = line.strip()
+        if stripped:
+            current.append(stripped)
+        elif current:
+            paragraphs.append(" ".join(current))
+            current = []
+    return "\n\n".join(paragraphs)
+
+
+# --- markdown ------------------------------------------------------------------------------
+
+_ATX = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s+(.*)$")
+_HR = re.compile(r"^ {0,3}([-*_])(\s*\1){2,}\s*$")
+_LINK_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S+")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_INLINE: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"<!--.*?-->"), ""),
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images -> alt text
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # [text](url) -> text
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # [text][ref] -> text
+    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),  # <url> -> url
+    (re.compile(r"</?[A-Za-z][^>]*>"), ""),  # inline html tags
+    (re.compile(r"`+([^`]+?)`+"), r"\1"),
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])"), r"\1"),
+    (re.compile(r"~~(.+?)~~"), r"\1"),
+    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!>|])"), r"\1"),  # backslash escapes
+]
+
+
+def strip_inline_markdown(text: str) -> str:
+    for pattern, repl in _INLINE:
+        text = pattern.sub(repl, text)
+    return text.strip()
+
+
+def _parse_markdown(raw: str) -> tuple[str, list[tuple[str, str]]]:
+    lines = raw.splitlines()
+    if lines and lines[0].strip() == "---":  # YAML front matter
+        end = next((i for i, line in enumerate(lines[1:], 1) if line.strip() in ("---", "...")), 0)
+        lines = lines[end + 1 :] if end else lines
+    title = ""
+    sections: list[tuple[str, str]] = []
+    heading = ""
+    body: list[str] = []
+    fence = ""
+
+    def flush() -> None:
+        sections.append((heading, _paragraphs(body)))
+
+    for i, line in enumerate(lines):
+        fence_match = _FENCE.match(line)
+        if fence:
+            if (
+                fence_match
+                and fence_match.group(1)[0] == fence[0]
+                and len(fence_match.group(1)) >= len(fence)
+            ):
+                fence = ""
+                body.append("")
+            continue  # code is no prose to cite: dropped (its "# lines" are no headings)
+        if fence_match:
+            fence = fence_match.group(1)
+            body.append("")
+            continue
+        atx = _ATX.match(line)
+        setext = (
+            _SETEXT.match(line)
+            and i > 0
+            and body
+            and body[-1].strip()
+            and not _LIST_ITEM.match(body[-1])
+        )
+        if atx or setext:
+            if atx:
+                level, text = len(atx.group(1)), atx.group(2)
+            else:
+                level, text = (1 if line.strip()[0] == "=" else 2), body.pop()
+                while body and body[-1].strip():  # a setext heading can span lines
+                    text = body.pop() + " " + text
+            flush()
+            heading, body = strip_inline_markdown(text), []
+            if level == 1 and not title:
+                title = heading
+            continue
+        if _HR.match(line) or _LINK_DEF.match(line) or _TABLE_RULE.match(line):
+            body.append("")
+            continue
+        item = _LIST_ITEM.match(line)
+        stripped = line.strip()
+        if item:  # each list item is its own paragraph
+            body.extend(["", strip_inline_markdown(item.group(1))])
+        elif stripped.startswith(">"):
+            body.append(strip_inline_markdown(stripped.lstrip("> ")))
+        elif stripped.startswith("|"):
+            cells = [strip_inline_markdown(c) for c in stripped.strip("|").split("|")]
+            body.extend(["", " — ".join(c for c in cells if c)])
+        else:
+            body.append(strip_inline_markdown(line) if stripped else "")
+    flush()
+    return title, sections
+
+
+# --- html --------------------------------------------------------------------------------
+
+_BREAK = "\x01"
+_HEAD = "\x02"
+_DROP_TAGS = ["script", "style", "nav", "noscript", "template", "svg", "iframe", "form", "button"]
+_SECTION_TAGS = ["h1", "h2", "h3"]
+_BLOCK_TAGS = [
+    "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "pre", "blockquote", "table", "tr", "td",
+    "th", "section", "article", "main", "header", "footer", "aside", "figure", "figcaption",
+    "h4", "h5", "h6", "address", "details", "summary", "caption", "hr",
+]  # fmt: skip
+
+
+def _parse_html(raw: str) -> tuple[str, list[tuple[str, str]]]:
+    from bs4 import BeautifulSoup, NavigableString
+
+    soup = BeautifulSoup(raw.replace(_BREAK, " ").replace(_HEAD, " "), "html.parser")
+    title_tag = soup.find("title")
+    title = " ".join(title_tag.get_text(" ").split()) if title_tag else ""
+    for tag in soup.find_all(["title", "head", *_DROP_TAGS]):
+        tag.decompose()
+    if not title and (h1 := soup.find("h1")):
+        title = " ".join(h1.get_text(" ").split())
+    for node in list(soup.find_all(string=True)):
+        if type(node) is NavigableString:  # not comments, doctypes, CDATA
+            node.replace_with(re.sub(r"\s+", " ", str(node)))
+    for tag in soup.find_all(_SECTION_TAGS):
+        text = " ".join(tag.get_text(" ").split())
+        tag.replace_with(f"{_BREAK}{_HEAD}{text}{_BREAK}")
+    for tag in soup.find_all("br"):
+        tag.replace_with(_BREAK)
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before(_BREAK)
+        tag.insert_after(_BREAK)
+    root = soup.body or soup
+    sections: list[tuple[str, str]] = []
+    heading = ""
+    paragraphs: list[str] = []
+    for piece in root.get_text().split(_BREAK):
+        piece = " ".join(piece.split())
+        if piece.startswith(_HEAD):
+            sections.append((heading, "\n\n".join(paragraphs)))
+            heading, paragraphs = piece[1:].strip(), []
+        elif piece:
+            paragraphs.append(piece)
+    sections.append((heading, "\n\n".join(paragraphs)))
+    return title, sections
+
+
+# --- pdf ---------------------------------------------------------------------------------
+
+
+def _parse_pdf(data: bytes, name: str) -> tuple[str, list[tuple[str, str]]]:
+    import io
+
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise InputError(f"{name} is password-protected: save an unprotected copy")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta = reader.metadata
+        title = " ".join(str(meta.title).split()) if meta and meta.title else ""
+    except InputError:
+        raise
+    except Exception as exc:  # pypdf raises many types (PdfReadError, ValueError, KeyError...)
+        raise InputError(
+            f"{name} cannot be read: it is not a valid PDF or it is damaged", detail=repr(exc)
+        ) from exc
+    sections: list[tuple[str, str]] = []
+    for number, text in enumerate(pages, 1):
+        text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)  # words hyphenated across lines
+        sections.append(
+            (f"Page {number}" if len(pages) > 1 else "", _paragraphs(text.splitlines()))
+        )
+    return title, sections
+
+
+# --- sentences and chunks ------------------------------------------------------------------
+
+ABBREVIATIONS = frozenset({
+    "e.g", "i.e", "cf", "vs", "viz", "al", "approx", "ca", "dr", "mr", "mrs", "ms", "mx",
+    "prof", "sr", "jr", "st", "mt", "dept", "est", "inc", "ltd", "co", "corp", "jan", "feb",
+    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "ph.d",
+    "gen", "col", "capt", "lt", "sgt", "rev", "hon", "op",
+})  # fmt: skip
+# Abbreviations that end no sentence only when a number follows: "No. 5", "pp. 12".
+NUMBER_ABBREVIATIONS = frozenset({
+    "no", "nos", "p", "pp", "fig", "figs", "eq", "eqs", "vol", "vols", "ch", "sec", "art",
+})  # fmt: skip
+_BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences; blank lines always end one.
+
+    Abbreviations ("e.g.", "Dr.", "U.S."), initials ("J. Smith") and decimals ("3.5") do not
+    end a sentence; a boundary needs ., ! or ? then space then an upper-case letter, a digit,
+    a quote or a bracket.
+    """
+    sentences: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        paragraph = " ".join(paragraph.split())
+        start = 0
+        for match in _BOUNDARY.finditer(paragraph):
+            after = paragraph[match.end() : match.end() + 1]
+            if not after or not (after.isupper() or after.isdigit() or after in "\"'“‘([¿¡"):
+                continue
+            if match.group(1) == "." and not match.group(2):
+                word = paragraph[start : match.start()].rsplit(" ", 1)[-1].lstrip("(\"'“‘")
+                lower = word.lower()
+                if (
+                    lower in ABBREVIATIONS
+                    or (lower in NUMBER_ABBREVIATIONS and after.isdigit())
+                    or (len(word) == 1 and word.isupper())
+                ):
+                    continue
+            sentences.append(paragraph[start : match.end()].strip())
+            start = match.end()
+        tail = paragraph[start:].strip()
+        if tail:
+            sentences.append(tail)
+    return sentences
+
+
+def _fit(sentence: str, max_words: int) -> list[str]:
+    """A sentence longer than ``max_words`` split at clause breaks, else between words."""
+    words = sentence.split()
+    if len(words) <= max_words:
+        return [sentence]
+    pieces: list[str] = []
+    current: list[str] = []
+    for i, word in enumerate(words):
+        current.append(word)
+        at_clause = word.endswith((",", ";", ":")) and len(current) >= max_words // 2
+        if len(current) >= max_words or (at_clause and i + 1 < len(words)):
+            pieces.append(" ".join(current))
+            current = []
+    if current:
+        pieces.append(" ".join(current))
+    return pieces
+
+
+def chunk_sections(doc: Document, target_words: int = 120, max_words: int = 180) -> list[Chunk]:
+    """Pack whole sentences of each section into chunks of about ``target_words`` words.
+
+    A chunk never crosses a section and never exceeds ``max_words``; only a single sentence
+    longer than ``max_words`` is cut (at a clause break or between words).
+    """
+    if not 0 < target_words <= max_words:
+        raise ValueError("need 0 < target_words <= max_words")
+    chunks: list[Chunk] = []
+    for heading, text in doc.sections:
+        packed: list[list[str]] = []
+        current: list[str] = []
+        count = 0
+        for sentence in split_sentences(text):
+            for piece in _fit(sentence, max_words):
+                n = len(piece.split())
+                if current and (count >= target_words or count + n > max_words):
+                    packed.append(current)
+                    current, count = [], 0
+                current.append(piece)
+                count += n
+        if current:
+            last_words = sum(len(s.split()) for s in packed[-1]) if packed else 0
+            if packed and count < target_words // 3 and last_words + count <= max_words:
+                packed[-1].extend(current)  # fold a short tail into the previous chunk
+            else:
+                packed.append(current)
+        for sentences in packed:
+            chunks.append(Chunk(heading=heading, text=" ".join(sentences), index=len(chunks)))
+    return chunks
+
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "Chunk",
+    "Document",
+    "check_file",
+    "chunk_sections",
+    "kind_of",
+    "load_document",
+    "parse_document",
+    "read_file",
+    "split_sentences",
+    "strip_inline_markdown",
+]

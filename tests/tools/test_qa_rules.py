@@ -1,0 +1,143 @@
+"""The text QA rules, each on a hand-built script."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.graph.state import Brief, Research, Script, Section, Source
+from assistant.tools.qa_rules import (
+    BrandRules,
+    QAContext,
+    check_brand,
+    check_citations,
+    check_hook,
+    check_length,
+    find_pii,
+    luhn_valid,
+    reading_grade,
+    redact_script,
+)
+
+
+def make_script(text: str = "The Moon pulls the sea. " * 10, **kw: object) -> Script:
+    fields: dict[str, object] = {
+        "format": "blog",
+        "title": "Tides",
+        "hook": "Why do tides happen twice a day?",
+        "sections": [Section(heading="Moon", text=text, citations=["src-1"])],
+        "citations": [Source(id="src-1", title="Tides", uri="")],
+    }
+    fields.update(kw)
+    return Script.model_validate(fields)
+
+
+def ctx(
+    script: Script,
+    tmp_path: Path,
+    brief: Brief | None = None,
+    rules: BrandRules | None = None,
+    markdown: str | None = None,
+) -> QAContext:
+    source_file = tmp_path / "tides.md"
+    source_file.write_text("# Tides\n")
+    for s in script.citations:
+        s.uri = str(source_file)
+    research = Research(
+        query="tides", sources=[Source(id="src-1", title="Tides", uri=str(source_file))]
+    )
+    return QAContext(
+        brief or Brief.create("how tides work", words=60),
+        script,
+        research,
+        rules or BrandRules(),
+        markdown or script.body_text(),
+        10,
+    )
+
+
+def test_luhn() -> None:
+    assert luhn_valid("4111111111111111")
+    assert not luhn_valid("4111111111111112")
+
+
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("write to ana@example.org today", "email"),
+        ("call +44 20 7946 0958 now", "phone number"),
+        ("call (415) 555-0132 now", "phone number"),
+        ("card 4111 1111 1111 1111 please", "card number"),
+    ],
+)
+def test_pii_is_found(text: str, kind: str) -> None:
+    assert kind in [m.kind for m in find_pii(text)]
+
+
+def test_numbers_that_are_not_pii_pass() -> None:
+    assert find_pii("The Bay of Fundy has a 16 m range; La Rance makes 240 MW since 1966.") == []
+    assert find_pii("card 4111 1111 1111 1112") == []  # fails Luhn
+
+
+def test_redaction_replaces_every_occurrence() -> None:
+    script = make_script("Mail ana@example.org or call +1 415-555-0132.")
+    redacted, found = redact_script(script)
+    assert "ana@example.org" not in redacted.body_text()
+    assert "[redacted email]" in redacted.sections[0].text
+    assert len(found) == 2
+
+
+def test_length_against_target(tmp_path: Path) -> None:
+    assert check_length(ctx(make_script(), tmp_path)).passed  # ~60 words vs 60
+    long = make_script("word " * 200)
+    result = check_length(ctx(long, tmp_path))
+    assert not result.passed and result.fixable and "too long" in result.message
+
+
+def test_short_over_the_platform_limit_fails(tmp_path: Path) -> None:
+    brief = Brief.create("how tides work", "short")
+    script = make_script("word " * 170, format="short")
+    result = check_length(ctx(script, tmp_path, brief))
+    assert not result.passed and "limit is 60 s" in result.message
+
+
+def test_hook_must_open_and_name_the_topic(tmp_path: Path) -> None:
+    assert check_hook(ctx(make_script(), tmp_path)).passed
+    off_topic = make_script(hook="Have you ever wondered about cheese?")
+    assert not check_hook(ctx(off_topic, tmp_path)).passed
+    assert not check_hook(ctx(make_script(hook=""), tmp_path)).passed
+
+
+def test_brand_rules(tmp_path: Path) -> None:
+    rules = BrandRules(banned_phrases=["click here"], required_disclosure="Made with AI.")
+    bad = check_brand(ctx(make_script(), tmp_path, rules=rules, markdown="Click HERE now"))
+    assert not bad.passed and "click here" in bad.message and "disclosure" in bad.message
+    good = check_brand(ctx(make_script(), tmp_path, rules=rules, markdown="Fine. Made with AI."))
+    assert good.passed
+
+
+def test_brand_rules_file(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("banned_phrases: [foo]\nrequired_disclosure: Sponsored.\n")
+    assert BrandRules.load(path).banned_phrases == ["foo"]
+
+
+def test_citations_must_point_at_real_sources(tmp_path: Path) -> None:
+    assert check_citations(ctx(make_script(), tmp_path)).passed
+    unknown = make_script(sections=[Section(text="x", citations=["src-9"])])
+    assert "unknown source src-9" in check_citations(ctx(unknown, tmp_path)).message
+    uncited = make_script(sections=[Section(text="x")])
+    assert "cites no source" in check_citations(ctx(uncited, tmp_path)).message
+    context = ctx(make_script(), tmp_path)
+    (tmp_path / "tides.md").unlink()
+    assert "missing file" in check_citations(context).message
+
+
+def test_reading_grade_orders_texts() -> None:
+    easy = "The sea goes up. The sea goes down. The Moon pulls it."
+    hard = (
+        "Gravitational interactions between celestial bodies generate periodic "
+        "oscillations characterised by considerable amplitude variability."
+    )
+    assert reading_grade(easy) < 4 < reading_grade(hard)
