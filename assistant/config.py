@@ -63,6 +63,21 @@ class Settings(BaseSettings):
     research_top_k: int = 12
     research_min_score: float = 0.25
 
+    # --- media ------------------------------------------------------------------------
+    tts_engine: str = Field("piper", description="piper (embedded) | espeak | xtts | kokoro")
+    tts_voice: str | None = None
+    tts_rate: float = Field(1.0, description="Speaking rate: 1.0 normal, 1.2 faster.")
+    asr_model: str | None = Field(
+        None, description="faster-whisper model dir or name (default: packaged tiny.en)."
+    )
+    image_generator: str = Field("designer", description="designer (Pillow) | diffusers")
+    image_model: str | None = Field(None, description="diffusers model id or local dir.")
+    caption_style: Literal["classic", "boxed", "karaoke"] = "karaoke"
+    short_preset: str = Field("youtube_shorts", description="youtube_shorts | tiktok")
+    video_preset: str = "youtube"
+    podcast_preset: str = "podcast"
+    max_wer: float = Field(0.25, description="QA: highest voiceover word error rate accepted.")
+
     # --- pipeline ---------------------------------------------------------------------
     max_qa_rounds: int = Field(2, description="QA -> write loops before a human decides.")
     brand_rules_path: Path | None = Field(
@@ -91,6 +106,11 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.resolved_data_dir / "outbox"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for renders; everything kept is copied into the artifacts."""
+        return self.resolved_data_dir / "work"
 
     @property
     def kb_dir(self) -> Path:

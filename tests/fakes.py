@@ -40,8 +40,6 @@ FRAMING = {
     "hook": "Why does the sea rise and fall twice a day, and what do tides owe the Moon?",
     "call_to_action": "Follow for more ocean science.",
     "description": "A short, sourced explainer on tides: the Moon, the Sun and coastlines.",
-    "hashtags": ["tides", "ocean", "science"],
-    "keywords": ["tides", "moon", "ocean"],
 }
 
 

@@ -28,7 +28,17 @@ from pydantic import BaseModel
 
 from assistant.errors import AssistantError, StepError, StorageFullError
 from assistant.graph import state as state_module
-from assistant.graph.nodes import brief, publish, qa, research, review, write
+from assistant.graph.nodes import (
+    assemble,
+    brief,
+    publish,
+    qa,
+    research,
+    review,
+    visuals,
+    voice,
+    write,
+)
 from assistant.graph.state import Format, PipelineState
 from assistant.services import Services
 from storage.errors import DiskFullError
@@ -39,14 +49,17 @@ NodeFn = Callable[[PipelineState, Services], dict[str, object]]
 
 # The steps that make media for a format, in order, between script approval and QA.
 MEDIA_STEPS: dict[Format, list[str]] = {
-    "short": [],
-    "video": [],
-    "podcast": [],
+    "short": ["visuals", "voice", "assemble"],
+    "video": ["visuals", "voice", "assemble"],
+    "podcast": ["voice", "assemble"],
     "blog": [],
     "social": [],
 }
-# Node functions for media steps, registered by the media layer.
-MEDIA_NODES: dict[str, NodeFn] = {}
+MEDIA_NODES: dict[str, NodeFn] = {
+    "visuals": visuals.run,
+    "voice": voice.run,
+    "assemble": assemble.run,
+}
 
 CORE_NODES: dict[str, NodeFn] = {
     "brief": brief.run,
@@ -131,9 +144,15 @@ def route_after_qa(state: PipelineState) -> str:
     return "write" if state.get("rewrite_reason") == "qa" else "review_final"
 
 
-def _chain(builder: StateGraph, steps: list[str], then: str) -> None:
-    for current, following in zip(steps, [*steps[1:], then], strict=True):
-        builder.add_edge(current, following)
+def route_after_media(step: str) -> Callable[[PipelineState], str]:
+    """The next media step for the job's format, then QA."""
+
+    def route(state: PipelineState) -> str:
+        steps = MEDIA_STEPS[state["brief"].format]
+        following = steps[steps.index(step) + 1:] if step in steps else []
+        return following[0] if following else "qa"
+
+    return route
 
 
 def build_graph(svc: Services, checkpointer: BaseCheckpointSaver | None = None) -> Any:
@@ -146,8 +165,8 @@ def build_graph(svc: Services, checkpointer: BaseCheckpointSaver | None = None) 
     builder.add_edge("research", "write")
     builder.add_conditional_edges("write", route_after_write)
     builder.add_conditional_edges("review_script", route_after_review("review_script"))
-    for steps in {tuple(s) for s in MEDIA_STEPS.values() if s}:
-        _chain(builder, list(steps), "qa")
+    for step in MEDIA_NODES:
+        builder.add_conditional_edges(step, route_after_media(step))
     builder.add_conditional_edges("qa", route_after_qa)
     builder.add_conditional_edges("review_final", route_after_review("review_final"))
     builder.add_edge("publish", END)

@@ -161,6 +161,16 @@ class Script(BaseModel):
     def word_count(self) -> int:
         return len(self.body_text().split())
 
+    def spoken_scenes(self) -> list[str]:
+        """What the voice says over each scene: the hook opens the first, the call to
+        action closes the last."""
+        texts = [s.text for s in self.sections]
+        if not texts:
+            return [t for t in (self.hook, self.call_to_action) if t]
+        texts[0] = f"{self.hook} {texts[0]}".strip()
+        texts[-1] = f"{texts[-1]} {self.call_to_action}".strip()
+        return texts
+
 
 class QACheck(BaseModel):
     name: str
@@ -201,6 +211,28 @@ class Publication(BaseModel):
     url: str = ""
 
 
+class SceneMedia(BaseModel):
+    image: str
+    start_s: float = 0.0
+    end_s: float = 0.0
+
+
+class MediaAssets(BaseModel):
+    """Files the media steps made (artifact paths) and what they measured."""
+
+    scenes: list[SceneMedia] = Field(default_factory=list)
+    thumbnail: str = ""
+    voiceover: str = ""
+    voiceover_seconds: float = 0.0
+    captions_srt: str = ""
+    captions_ass: str = ""
+    transcript: str = ""
+    wer: float | None = None
+    output: str = ""
+    preset: str = ""
+    version: int = 0
+
+
 JobStatus = Literal["running", "rejected", "published", "failed"]
 
 
@@ -213,6 +245,7 @@ class PipelineState(TypedDict, total=False):
     qa_rounds: int
     revision_notes: Annotated[list[str], operator.add]
     decisions: Annotated[list[ReviewDecision], operator.add]
+    media: MediaAssets
     publication: Publication
     status: JobStatus
     # Why write runs again: "human" (a reviewer asked) goes back to review_script,

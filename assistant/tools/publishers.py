@@ -9,6 +9,7 @@ publications table says whether it already happened.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -91,7 +92,8 @@ class LocalOutbox:
 def _published_name(path: Path, script: Script) -> str:
     names = {"blog": "post", "social": "posts", "podcast": "episode", "video": "video",
              "short": "short"}
-    return f"{names[script.format]}{path.suffix}" if path.name.startswith("final") else path.name
+    name = re.sub(r"\.v\d+(?=\.)", "", path.name)  # artifact versions: keep the plain name
+    return f"{names[script.format]}{path.suffix}" if name.startswith("final") else name
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from assistant.graph.progress import emit
 from assistant.graph.state import PipelineState
 from assistant.services import Services
@@ -19,6 +21,11 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
                             mime="text/markdown", version=script.version, is_final=True)
     publisher = svc.publisher()
     emit(STEP, f"publishing to {publisher.name}", 20)
-    publication = publisher.publish(state["job_id"], brief, script, [final.path])
+    files = [final.path]
+    media = state.get("media")
+    if media is not None and media.output:
+        files = [Path(media.output), final.path]
+        files += [Path(p) for p in (media.thumbnail, media.captions_srt) if p]
+    publication = publisher.publish(state["job_id"], brief, script, files)
     emit(STEP, f"published: {publication.location}", 100)
     return {"publication": publication, "status": "published"}

@@ -7,9 +7,11 @@ report in front of them.
 
 from __future__ import annotations
 
+from assistant.graph.nodes.media_common import preset_for
 from assistant.graph.progress import emit
 from assistant.graph.state import PipelineState, QACheck, QAReport
 from assistant.services import Services
+from assistant.tools.media_qa import media_checks
 from assistant.tools.qa_rules import TEXT_CHECKS, BrandRules, QAContext, redact_script
 from assistant.tools.templates import render_markdown, style
 
@@ -28,6 +30,10 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
         checks.append(result)
         emit(STEP, f"{result.name}: {'ok' if result.passed else 'FAIL'} — {result.message}",
              100 * (i + 1) / (len(TEXT_CHECKS) + 1))
+    media = state.get("media")
+    if brief.spoken and media is not None and media.output:
+        emit(STEP, "measuring the rendered media", 90)
+        checks += media_checks(media, preset_for(brief.format, svc), svc.settings.max_wer)
     checks.append(QACheck(
         name="pii", passed=True, severity="info",
         message=f"redacted {len(redactions)} item(s)" if redactions else "no personal data found",

@@ -10,7 +10,6 @@ Two writers share one output (``Script``):
 from __future__ import annotations
 
 import re
-from typing import Annotated
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
@@ -36,9 +35,6 @@ from assistant.tools.templates import StylePreset, render_markdown, render_promp
 STEP = "write"
 
 
-Tag = Annotated[str, Field(max_length=24)]
-
-
 class Framing(BaseModel):
     """What the model writes around a grounded body.
 
@@ -50,8 +46,6 @@ class Framing(BaseModel):
     hook: str = Field(max_length=160)
     call_to_action: str = Field(max_length=120)
     description: str = Field(max_length=240)
-    hashtags: list[Tag] = Field(default_factory=list, max_length=5)
-    keywords: list[Tag] = Field(default_factory=list, max_length=5)
 
 
 class DraftSection(BaseModel):
@@ -150,8 +144,10 @@ def write_grounded(
         sections=sections,
         call_to_action=framing.call_to_action,
         description=framing.description,
-        hashtags=_hashtags(framing.hashtags, brief, preset.hashtags),
-        seo_keywords=framing.keywords or sorted(compose.topic_words(brief.topic)),
+        # Tags and keywords come from the topic and the sources' own headings: a tiny
+        # model's lists were noise (and the slowest part of its answer).
+        hashtags=_hashtags([], brief, preset.hashtags),
+        seo_keywords=_keywords(brief, sections),
         citations=_cited_sources(sections, research),
         writer=f"grounded ({svc.chat().label})",
         notes=[f"{name}: the model's answer was unusable; used the style's pattern"
@@ -177,7 +173,9 @@ def frame(
     good: dict[str, object] = {}
     source_texts = {f.text for f in findings}
     complaint = ""
-    for _ in range(svc.settings.structured_retries + 1):
+    # Two tries at most: each costs seconds on the embedded model, and the style's
+    # patterns are a sound fallback for any field still missing.
+    for _ in range(min(svc.settings.structured_retries + 1, 2)):
         messages = [SystemMessage("You are a careful science writer."), HumanMessage(prompt)]
         if complaint:
             messages.append(HumanMessage(f"Your last answer had problems: {complaint}. Fix them."))
@@ -196,10 +194,6 @@ def frame(
                 good.setdefault(name, value)
             else:
                 problems.append(f"{name} {why}")
-        if answer.hashtags:
-            good.setdefault("hashtags", answer.hashtags)
-        if answer.keywords:
-            good.setdefault("keywords", answer.keywords)
         if good.get("hook") and good.get("hook") == good.get("title"):
             del good["hook"]
             problems.append("hook repeats the title")
@@ -308,6 +302,11 @@ def _hashtags(proposed: list[str], brief: Brief, count: int) -> list[str]:
         if clean and f"#{clean}".lower() not in {t.lower() for t in tags}:
             tags.append(f"#{clean}")
     return tags[:count]
+
+
+def _keywords(brief: Brief, sections: list[Section]) -> list[str]:
+    words = [brief.topic.lower(), *(s.heading.lower() for s in sections if s.heading)]
+    return list(dict.fromkeys(w for w in words if w != "the big picture"))[:8]
 
 
 def _cited_sources(sections: list[Section], research: Research) -> list[Source]:

@@ -1,0 +1,41 @@
+"""Shared helpers for the media steps: presets per format, work dirs, media state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.errors import StepError
+from assistant.graph.state import Format, MediaAssets, PipelineState
+from assistant.services import Services
+from media.errors import BackendUnavailable, MediaError, ToolMissing
+from media.presets import Preset, load_preset
+
+
+def preset_for(fmt: Format, svc: Services) -> Preset:
+    names = {"short": svc.settings.short_preset, "video": svc.settings.video_preset,
+             "podcast": svc.settings.podcast_preset}
+    return load_preset(names[fmt])
+
+
+def work_dir(state: PipelineState, svc: Services, step: str) -> Path:
+    version = state["script"].version
+    path = svc.settings.work_dir / state["job_id"] / f"v{version}" / step
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def current_media(state: PipelineState) -> MediaAssets:
+    """The media made for the current script version (a revision starts afresh)."""
+    media = state.get("media")
+    version = state["script"].version
+    if media is None or media.version != version:
+        return MediaAssets(version=version)
+    return media
+
+
+def media_failure(step: str, exc: Exception) -> StepError:
+    """A media library error as a step failure the user can act on."""
+    if isinstance(exc, ToolMissing | BackendUnavailable | MediaError):
+        message = getattr(exc, "user_message", str(exc))
+        return StepError(step, f"{message}; fix it and resume the job", detail=str(exc))
+    return StepError(step, f"{type(exc).__name__}: {exc}")
