@@ -10,7 +10,7 @@ DEMO_DATA ?= data/demo
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-APT_PACKAGES := ffmpeg fonts-dejavu-core
+APT_PACKAGES := ffmpeg fonts-dejavu-core docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help install system-deps demo test lint typecheck unit clean
@@ -23,7 +23,8 @@ system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 $(BIN)/python:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from rich.table import Table
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
 from assistant.graph.state import FORMATS, STYLES, Brief, ReviewDecision
+from assistant.observability import configure_logging
 from assistant.runner import Event, JobRunner, Outcome
 from assistant.services import Services
 
@@ -35,7 +35,14 @@ err = Console(stderr=True, highlight=False)
 
 def main() -> None:
     """Entry point: run the app, turning every known error into one clear line."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "ASSISTANT_" + "_".join(str(p) for p in first["loc"]).upper()
+        err.print(f"[bold red]error:[/] invalid setting {name}: {first['msg']}")
+        raise SystemExit(2) from None
+    configure_logging(settings.log_json, settings.log_level)
     try:
         app(standalone_mode=False)
     except AssistantError as exc:

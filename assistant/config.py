@@ -29,8 +29,13 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; default: SQLite file <data_dir>/assistant.db."
     )
     checkpoint_url: str | None = Field(
-        None, description="LangGraph checkpointer; default: SQLite <data_dir>/checkpoints.sqlite."
+        None,
+        description="sqlite:///path or postgresql://...; default: the database URL when it is "
+        "PostgreSQL, else SQLite <data_dir>/checkpoints.sqlite.",
     )
+    log_json: bool = Field(False, description="Structured JSON log lines (production).")
+    log_level: str = "WARNING"
+    metrics_port: int | None = Field(None, description="Serve Prometheus /metrics on this port.")
 
     # --- language model ----------------------------------------------------------
     llm_provider: LLMProvider = "embedded"
@@ -46,6 +51,11 @@ class Settings(BaseSettings):
     llm_threads: int = Field(2, description="CPU threads for the embedded model.")
     llm_context: int = Field(4096, description="Context window for the embedded model.")
     llm_timeout_s: float = 120.0
+    llm_structured: Literal["auto", "json_schema", "json_object", "prompt"] = Field(
+        "auto",
+        description="How an openai-compatible server constrains JSON: json_schema (OpenAI, "
+        "vLLM), json_object (llama.cpp server: json_object + schema), prompt (no constraint).",
+    )
     structured_retries: int = Field(2, description="Repair attempts after invalid model output.")
     writer_mode: WriterMode = Field(
         "auto",

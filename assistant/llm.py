@@ -88,7 +88,13 @@ def _openai(settings: Settings) -> ChatModel:
         timeout=settings.llm_timeout_s,
         max_retries=1,
     )
-    return ChatModel(model, "openai", name, "openai_json_schema")
+    modes: dict[str, StructuredMode] = {
+        "auto": "openai_json_schema",
+        "json_schema": "openai_json_schema",
+        "json_object": "llamacpp_schema",  # llama.cpp's server: json_object with a schema
+        "prompt": "prompt",
+    }
+    return ChatModel(model, "openai", name, modes[settings.llm_structured])
 
 
 def _anthropic(settings: Settings) -> ChatModel:

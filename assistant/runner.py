@@ -17,7 +17,8 @@ from typing import Any
 from langgraph.types import Command
 
 from assistant.errors import AssistantError, JobNotFound, JobStateError
-from assistant.graph.build import build_graph, sqlite_checkpointer
+from assistant.graph.build import build_graph
+from assistant.graph.checkpoint import close_checkpointer, make_checkpointer
 from assistant.graph.state import Brief, PipelineState, ReviewDecision
 from assistant.services import Services
 
@@ -57,11 +58,11 @@ def new_job_id() -> str:
 class JobRunner:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
-        self.checkpointer = sqlite_checkpointer(svc.settings.checkpoint_path)
+        self.checkpointer = make_checkpointer(svc.settings)
         self.graph = build_graph(svc, self.checkpointer)
 
     def close(self) -> None:
-        self.checkpointer.conn.close()
+        close_checkpointer(self.checkpointer)
 
     # --- lifecycle ---------------------------------------------------------------------
 

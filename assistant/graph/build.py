@@ -13,21 +13,15 @@ from __future__ import annotations
 
 import errno
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
-from pydantic import BaseModel
 
 from assistant.errors import AssistantError, StepError, StorageFullError
-from assistant.graph import state as state_module
 from assistant.graph.nodes import (
     assemble,
     brief,
@@ -171,26 +165,3 @@ def build_graph(svc: Services, checkpointer: BaseCheckpointSaver | None = None) 
     builder.add_conditional_edges("review_final", route_after_review("review_final"))
     builder.add_edge("publish", END)
     return builder.compile(checkpointer=checkpointer)
-
-
-# --- checkpointing -------------------------------------------------------------------
-
-
-def state_types() -> list[tuple[str, str]]:
-    """Every pydantic type the state holds, allowed through the checkpoint serializer."""
-    return [
-        (state_module.__name__, name)
-        for name, value in vars(state_module).items()
-        if isinstance(value, type) and issubclass(value, BaseModel)
-        and value.__module__ == state_module.__name__
-    ]
-
-
-def sqlite_checkpointer(path: Path) -> SqliteSaver:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    serde = JsonPlusSerializer(allowed_msgpack_modules=state_types())
-    saver = SqliteSaver(conn, serde=serde)
-    saver.setup()
-    return saver

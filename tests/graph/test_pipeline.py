@@ -163,3 +163,15 @@ def test_every_format_writes_a_script_of_its_length(runner: JobRunner, fmt: str)
     if fmt == "short":
         assert 3 <= len(script.sections) <= 4
         assert all(s.visual_prompt and s.target_seconds > 0 for s in script.sections)
+
+
+@pytest.mark.parametrize("note,factor", [
+    ("make it shorter", 0.75), ("QA: length: 900 words (target 800): too long", 0.75),
+    ("it is too short, expand the middle", 1.25), ("make the hook punchier", 1.0),
+])
+def test_length_notes_scale_the_target(note: str, factor: float) -> None:
+    from assistant.graph.nodes.write import adjusted_target
+
+    brief = Brief.create("how tides work", "short")
+    sized = adjusted_target(brief, [note])
+    assert sized.target_words == int(brief.target_words * factor)

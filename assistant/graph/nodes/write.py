@@ -97,13 +97,17 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
 
 
 def adjusted_target(brief: Brief, notes: list[str]) -> Brief:
-    """Honour 'shorter' / 'longer' in the latest human note by scaling the length."""
-    human = [n for n in notes if not n.startswith("QA:")]
-    if not human:
+    """Honour 'shorter' / 'longer' in the latest note (a person's or QA's) by scaling the
+    length."""
+    if not notes:
         return brief
-    last = human[-1].lower()
-    factor = 0.75 if re.search(r"\bshort(er)?\b|\btrim\b|\bcut\b", last) else (
-        1.25 if re.search(r"\blong(er)?\b|\bmore detail", last) else 1.0)
+    last = notes[-1].lower()
+    if re.search(r"too short|\blonger\b|more detail|\bexpand\b", last):
+        factor = 1.25
+    elif re.search(r"too long|\bshorter\b|\btrim\b|\bcut\b|\btighten\b", last):
+        factor = 0.75
+    else:
+        factor = 1.0
     if factor == 1.0:
         return brief
     update: dict[str, object] = {"target_words": int(brief.target_words * factor)}
@@ -137,6 +141,13 @@ def write_grounded(
              for s in sections[:3]]
     framing, fallbacks = frame(brief, facts, notes, preset, svc, rules)
     emit(STEP, "framing written", 90)
+    # The framing's real length is known only now: drop trailing sections that would
+    # push the piece past its length.
+    framing_words = len(f"{framing.hook} {framing.call_to_action}".split())
+    limit = int(sized.target_words * 1.15)
+    while len(sections) > 1 and framing_words + sum(
+            len(s.text.split()) for s in sections) > limit:
+        sections.pop()
     return Script(
         format=brief.format,
         title=framing.title,
