@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: help install system-deps demo test lint typecheck unit clean
 
 help:
-	@echo "make demo   - set up, then make a sourced, approved, published piece offline"
+	@echo "make demo   - set up, then make a sourced, approved, published short video offline"
 	@echo "make test   - set up, then ruff, mypy and the whole pytest suite"
 
 system-deps:
@@ -40,7 +40,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: system-deps $(STAMP)
 
 demo: install
-	ASSISTANT_DATA_DIR=$(DEMO_DATA) $(BIN)/assistant make "how tides work" --format blog --yes
+	ASSISTANT_DATA_DIR=$(DEMO_DATA) $(BIN)/assistant make "why the sky is blue" --format short --yes
 	@echo "Inspect it: ASSISTANT_DATA_DIR=$(DEMO_DATA) $(BIN)/assistant jobs"
 
 lint: install
@@ -50,6 +50,8 @@ typecheck: install
 	$(BIN)/mypy
 
 test: install
+	@# The diffusers image path runs on the CPU in the tests (a tiny random pipeline).
+	$(BIN)/pip install -q -e '.[diffusion]'
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

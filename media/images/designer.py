@@ -197,7 +197,8 @@ def _draw_block(
     text_w = int(max(widths, default=0))
     cx = (left + right) // 2
     pad = block.font_size // 3
-    area = (cx - text_w // 2 - pad, y0 - pad, cx + text_w // 2 + pad, y0 + block.height + pad)
+    area = (max(0, cx - text_w // 2 - pad), max(0, y0 - pad),
+            min(img.width, cx + text_w // 2 + pad), min(img.height, y0 + block.height + pad))
     region = np.asarray(img.convert("RGB").crop(area))
     text_lum = _luminance(colour)
     if scrim and contrast_ratio(_luminance(region), text_lum) < MIN_CONTRAST:
@@ -252,10 +253,16 @@ def layout_scene_card(
     brand: Brand,
     safe_zone: SafeZone | None = None,
     logo_h: int = 0,
+    caption_space: float = 0.0,
 ) -> CardLayout:
-    """Where the text of a scene card goes, and at what size (no drawing)."""
+    """Where the text of a scene card goes, and at what size (no drawing).
+
+    ``caption_space`` keeps that fraction of the frame height, above the safe area's bottom,
+    free for burned-in captions.
+    """
     w, h = size
     left, top, right, bottom = (safe_zone or DEFAULT_SAFE).box(w, h)
+    bottom -= round(h * max(0.0, min(caption_space, 0.5)))
     top += logo_h + (round(h * 0.02) if logo_h else 0)
     avail_w, avail_h = right - left, bottom - top
     font_path = brand.font_path
@@ -294,8 +301,12 @@ def render_scene_card(
     brand: Brand | None = None,
     seed: int = 0,
     safe_zone: SafeZone | None = None,
+    caption_space: float = 0.0,
 ) -> Path:
-    """A scene card PNG: seeded background, fitted headline (and body), brand logo."""
+    """A scene card PNG: seeded background, fitted headline (and body), brand logo.
+
+    Text stays inside ``safe_zone`` (default 8% each side) minus ``caption_space``.
+    """
     brand = brand or Brand()
     check_size(*size)
     load_font(brand.font_path, 12)  # fail early, naming the font file
@@ -305,7 +316,8 @@ def render_scene_card(
         box = (safe_zone or DEFAULT_SAFE).box(*size)
         logo_h = _paste_logo(img, Path(brand.logo), box)
     layout = layout_scene_card(
-        headline, body, size=size, brand=brand, safe_zone=safe_zone, logo_h=logo_h
+        headline, body, size=size, brand=brand, safe_zone=safe_zone, logo_h=logo_h,
+        caption_space=caption_space,
     )
     stroke = max(1, layout.headline.font_size // 28)
     _draw_block(img, layout.headline, brand.font_path, brand.rgb("text"), stroke=stroke,
@@ -362,14 +374,18 @@ class DesignerGenerator:
 
     name = "designer"
 
-    def __init__(self, brand: Brand | None = None, safe_zone: SafeZone | None = None) -> None:
+    def __init__(
+        self, brand: Brand | None = None, safe_zone: SafeZone | None = None,
+        caption_space: float = 0.0,
+    ) -> None:
         self.brand = brand or Brand()
         self.safe_zone = safe_zone
+        self.caption_space = caption_space
 
     def generate(
         self, prompt: str, out_path: str | Path, *, width: int, height: int, seed: int = 0
     ) -> Path:
         return render_scene_card(
             prompt, None, out_path, size=(width, height), brand=self.brand, seed=seed,
-            safe_zone=self.safe_zone,
+            safe_zone=self.safe_zone, caption_space=self.caption_space,
         )

@@ -126,8 +126,9 @@ class DiffusersGenerator:
     def _native_size(self, pipe: Any, width: int, height: int) -> tuple[int, int]:
         """The size to sample at: the model's native area, the requested aspect, /8 (or /64)."""
         scale_factor = int(getattr(pipe, "vae_scale_factor", 8))
-        sample = int(getattr(pipe.unet.config, "sample_size", 64))
-        native = sample * scale_factor
+        denoiser = getattr(pipe, "unet", None) or getattr(pipe, "transformer", None)
+        sample = getattr(getattr(denoiser, "config", None), "sample_size", None)
+        native = int(sample) * scale_factor if isinstance(sample, int) else 1024
         area = native * native
         step = 64 if native >= 512 else scale_factor * 4
         ratio = width / height

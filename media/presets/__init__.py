@@ -53,7 +53,7 @@ class VideoSpec:
     codec: str = "libx264"
     bitrate_kbps: int = 8000
     pix_fmt: str = "yuv420p"
-    x264_preset: str = "veryfast"
+    x264_preset: str = "superfast"
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,9 @@ def test_scene_card_text_fits_the_safe_area() -> None:
         assert top <= block.box[1] and block.box[3] <= bottom
     assert layout.headline.font_size > 1.5 * layout.body.font_size
     assert layout.headline.box[3] <= layout.body.box[1]
+    roomy = layout_scene_card("Tides", "twice a day", size=(1080, 1920), brand=Brand(),
+                              safe_zone=zone, caption_space=0.2)
+    assert roomy.body is not None and roomy.body.box[3] <= bottom - 0.2 * 1920
 
 
 def test_font_shrinks_for_long_text_and_breaks_long_words() -> None:

@@ -18,6 +18,7 @@ from media.images import get_image_generator
 from media.images.designer import render_thumbnail
 
 STEP = "visuals"
+CAPTION_SPACE = 0.12  # fraction of the frame above the safe zone's bottom kept for captions
 
 
 def run(state: PipelineState, svc: Services) -> dict[str, object]:
@@ -26,14 +27,19 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     width, height = preset.size
     out = work_dir(state, svc, STEP)
     seed = zlib.crc32(job.encode())
-    options = {"model": svc.settings.image_model} if svc.settings.image_model else {}
+    designer = svc.settings.image_generator == "designer"
+    options: dict[str, object] = {}
+    if designer:
+        # Keep the card's headline clear of the safe zone and of the burned-in captions.
+        options = {"safe_zone": preset.safe_zone, "caption_space": CAPTION_SPACE}
+    elif svc.settings.image_model:
+        options = {"model": svc.settings.image_model}
     try:
         generator = get_image_generator(svc.settings.image_generator, **options)
         scenes = []
         for i, section in enumerate(script.sections, 1):
             # The designer sets the scene's headline as typography; a diffusion model
             # paints the scene's visual prompt.
-            designer = svc.settings.image_generator == "designer"
             prompt = (section.heading or script.title) if designer else section.visual_prompt
             path = generator.generate(prompt, out / f"scene_{i:02d}.png", width=width,
                                       height=height, seed=seed + i)

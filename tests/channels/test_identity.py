@@ -1,0 +1,138 @@
+"""Linked identities: one-time codes, who acts as whom, and who may review a job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from assistant.errors import InputError
+from assistant.identity import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    Identity,
+    IdentityLinks,
+    may_review,
+)
+from assistant.services import Services
+from storage.models import Organization, OrganizationMember
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def links(tmp_path: Path, clock: Clock) -> IdentityLinks:
+    return IdentityLinks(tmp_path / "identity_links.json", clock=clock)
+
+
+def test_unlinked_identities_act_as_themselves(links: IdentityLinks) -> None:
+    assert links.username("telegram", "42") == "telegram:42"
+    assert links.username("discord", "42") == "discord:42"
+    assert links.username("web", "alice") == "alice"
+    assert links.identities("telegram:42") == [Identity("telegram", "42")]
+    assert links.identities("alice") == [Identity("web", "alice")]
+
+
+def test_a_code_links_two_chat_identities(links: IdentityLinks) -> None:
+    code = links.issue_code("telegram", "42")
+    assert len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET)
+    result = links.redeem(code.lower(), "discord", "777")  # case does not matter
+    assert result.username == "telegram:42" and result.linked == Identity("discord", "777")
+    assert links.username("discord", "777") == links.username("telegram", "42")
+    assert set(links.identities("telegram:42")) == {
+        Identity("telegram", "42"), Identity("discord", "777")}
+    # Another process (another instance on the same file) sees the link.
+    again = IdentityLinks(links.path)
+    assert again.username("discord", "777") == "telegram:42"
+
+
+def test_the_web_account_wins_whichever_side_issues_the_code(links: IdentityLinks) -> None:
+    code = links.issue_code("telegram", "42")
+    result = links.redeem(code, "web", "alice")
+    assert result.username == "alice" and result.linked == Identity("telegram", "42")
+    assert links.username("telegram", "42") == "alice"
+    code = links.issue_code("web", "alice")
+    links.redeem(code, "discord", "777")
+    assert links.username("discord", "777") == "alice"
+    assert set(links.identities("alice")) == {
+        Identity("web", "alice"), Identity("telegram", "42"), Identity("discord", "777")}
+    # The telegram identity no longer shows up as a user of its own.
+    assert links.identities("telegram:42") == []
+
+
+def test_a_code_works_once(links: IdentityLinks) -> None:
+    code = links.issue_code("telegram", "42")
+    links.redeem(code, "discord", "777")
+    with pytest.raises(InputError, match="unknown or was already used"):
+        links.redeem(code, "discord", "888")
+    assert links.username("discord", "888") == "discord:888"
+
+
+def test_an_expired_code_is_refused(links: IdentityLinks, clock: Clock) -> None:
+    code = links.issue_code("telegram", "42")
+    clock.now += 10 * 60 + 1
+    with pytest.raises(InputError, match="expired"):
+        links.redeem(code, "discord", "777")
+    assert links.username("discord", "777") == "discord:777"
+    with pytest.raises(InputError, match="already used"):  # and it is gone
+        links.redeem(code, "discord", "777")
+
+
+def test_a_code_still_valid_just_before_it_expires(links: IdentityLinks, clock: Clock) -> None:
+    code = links.issue_code("telegram", "42")
+    clock.now += 10 * 60 - 1
+    assert links.redeem(code, "discord", "777").username == "telegram:42"
+
+
+def test_nonsense_links_are_refused(links: IdentityLinks) -> None:
+    with pytest.raises(InputError, match="unknown"):
+        links.redeem("NOPE2345", "discord", "777")
+    code = links.issue_code("telegram", "42")
+    with pytest.raises(InputError, match="already linked"):
+        links.redeem(code, "telegram", "42")
+    code = links.issue_code("web", "alice")
+    with pytest.raises(InputError, match="two web accounts"):
+        links.redeem(code, "web", "bob")
+    with pytest.raises(InputError, match="invalid channel"):
+        links.username("Tele gram", "42")
+
+
+def test_the_file_keeps_digests_not_codes(links: IdentityLinks) -> None:
+    code = links.issue_code("telegram", "42")
+    assert code not in links.path.read_text(encoding="utf-8")
+
+
+def test_owner_and_workspace_reviewers_may_review(svc: Services) -> None:
+    repo = svc.repo
+    repo.create_job("job-0000aaaa", title="tides", content_type="blog", user="owner")
+    job = repo.get_job("job-0000aaaa")
+    assert job is not None
+    owner, reviewer, member, stranger = (repo.ensure_user(n) for n in
+                                         ("owner", "reviewer", "member", "stranger"))
+    assert may_review(svc.db, owner, job.id, job.user_id)
+    assert not may_review(svc.db, reviewer, job.id, job.user_id)  # no workspace yet
+    with svc.db.session() as s:
+        org = Organization(name="Studio", slug="studio", owner_id=UUID(owner))
+        s.add(org)
+        s.flush()
+        s.add_all([
+            OrganizationMember(organization_id=org.id, user_id=UUID(owner), role="member"),
+            OrganizationMember(organization_id=org.id, user_id=UUID(reviewer), role="reviewer"),
+            OrganizationMember(organization_id=org.id, user_id=UUID(member), role="member"),
+        ])
+    assert may_review(svc.db, reviewer, job.id, job.user_id)
+    assert not may_review(svc.db, member, job.id, job.user_id)
+    assert not may_review(svc.db, stranger, job.id, job.user_id)
+
