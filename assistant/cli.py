@@ -86,8 +86,11 @@ class ProgressPrinter:
             pct = f"{event.percent:3.0f}% " if event.percent is not None else ""
             console.print(f"   [dim]{pct}{event.message}[/]")
         elif event.kind == "step":
-            took = time.perf_counter() - self.started.pop(event.step, time.perf_counter())
-            console.print(f"[green]✓ {event.step}[/] [dim]({took:.1f} s)[/]")
+            started = self.started.pop(event.step, None)
+            took = event.data.get("seconds")
+            if took is None and started is not None:
+                took = time.perf_counter() - started
+            console.print(f"[green]✓ {event.step}[/] [dim]({took or 0:.1f} s)[/]")
         elif event.kind == "error":
             err.print(f"[bold red]✗ {event.message}[/]")
 

@@ -143,12 +143,20 @@ class JobRunner:
                 elif mode == "updates" and isinstance(chunk, dict):
                     for step in chunk:
                         if step != "__interrupt__":
-                            emit(Event("step", job_id, step, "done"))
+                            emit(Event("step", job_id, step, "done",
+                                       data={"seconds": self._step_seconds(job_id, step)}))
         except AssistantError as exc:
             repo.set_status(job_id, "failed", error=exc.user_message)
             emit(Event("error", job_id, getattr(exc, "step", ""), exc.user_message))
             return Outcome(job_id, "failed", error=exc.user_message)
         return self._settle(job_id, emit)
+
+    def _step_seconds(self, job_id: str, step: str) -> float | None:
+        """How long the step's latest run took, as recorded by the tracked node."""
+        rows = [s for s in self.svc.repo.list_steps(job_id) if s.name == step]
+        if not rows or rows[-1].duration_ms is None:
+            return None
+        return rows[-1].duration_ms / 1000
 
     def _settle(self, job_id: str, emit: EventSink) -> Outcome:
         review = self.pending_review(job_id)

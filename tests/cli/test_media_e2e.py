@@ -32,7 +32,9 @@ def test_short_is_published_as_a_checked_vertical_video(tmp_path: Path) -> None:
             "thumbnail.png", "video.mp4", "qa.json", "scene_01.png"} <= set(files)
 
     video = Path(report["publications"][0]["location"])
-    assert video.name == "video.mp4" and (video.parent / "thumbnail.png").is_file()
+    assert video.name == "video.mp4"
+    for beside in ("thumbnail.png", "short.md", "qa.json", "captions.srt"):
+        assert (video.parent / beside).is_file(), beside
     info = probe(video)
     assert (info.width, info.height, round(info.fps or 0)) == (1080, 1920, 30)
     assert (info.vcodec, info.acodec, info.pix_fmt) == ("h264", "aac", "yuv420p")

@@ -26,6 +26,9 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     if media is not None and media.output:
         files = [Path(media.output), final.path]
         files += [Path(p) for p in (media.thumbnail, media.captions_srt) if p]
+    qa_report = svc.objects.get(state["job_id"], "qa.json")
+    if qa_report is not None:  # the checks it passed travel with it
+        files.append(qa_report.path)
     publication = publisher.publish(state["job_id"], brief, script, files)
     emit(STEP, f"published: {publication.location}", 100)
     return {"publication": publication, "status": "published"}
