@@ -46,13 +46,13 @@ def _reason(err: BaseException) -> str:
     return lines[0] if lines else type(orig).__name__
 
 
-def _enable_wal(cur: Any) -> None:
+def enable_wal(cur: Any) -> None:
     """WAL is a property of the file: set it once, the first connection to find it unset."""
     if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
         cur.execute("PRAGMA journal_mode = WAL")
 
 
-def _retry_locked(action: Callable[[], None]) -> None:
+def retry_when_locked(action: Callable[[], None]) -> None:
     """Switching to WAL needs the file to itself, and SQLite does not wait for that (no busy
     handler), so two processes opening a new file together retry here for the busy timeout."""
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
@@ -115,7 +115,7 @@ class Database:
             cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys = ON")
             if self.sqlite_path is not None:
-                _retry_locked(lambda: _enable_wal(cur))
+                retry_when_locked(lambda: enable_wal(cur))
                 cur.execute("PRAGMA synchronous = NORMAL")
         finally:
             cur.close()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,12 +35,12 @@ from sqlalchemy.engine import URL
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.graph import state as state_module
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, enable_wal, retry_when_locked
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.postgres import PostgresSaver
 
 CONNECT_TIMEOUT_S = 5
-SQLITE_BUSY_TIMEOUT_S = 30
 SETUP_LOCK_TIMEOUT_S = 60
 DEFAULT_POOL_SIZE = 5
 # serialises concurrent PostgresSaver.setup() calls on one database (any constant will do)
@@ -121,30 +121,13 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[Any]]:
 
 def sqlite_checkpointer(path: Path) -> SqliteSaver:
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=SQLITE_BUSY_TIMEOUT_S)
+    conn = sqlite3.connect(
+        str(path), check_same_thread=False, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+    )
     saver = SqliteSaver(conn, serde=make_serde())
-    _retry_locked(lambda: _enable_wal(conn))
-    _retry_locked(saver.setup)
+    retry_when_locked(lambda: enable_wal(conn))
+    retry_when_locked(saver.setup)
     return saver
-
-
-def _enable_wal(conn: sqlite3.Connection) -> None:
-    if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-        conn.execute("PRAGMA journal_mode=WAL")
-
-
-def _retry_locked(action: Callable[[], None]) -> None:
-    """Switching a new file to WAL needs it to itself and SQLite does not wait for that (no busy
-    handler), so two processes opening a new checkpoint file together retry here."""
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
-    while True:
-        try:
-            action()
-            return
-        except sqlite3.OperationalError as err:
-            if "locked" not in str(err) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,21 +19,9 @@ from assistant.channels.commands import (
 )
 from assistant.conversation import Conversation
 from assistant.errors import InputError
-from assistant.runner import JobRunner
-from assistant.services import Services
-from tests.fakes import FRAMING, scripted
+from tests.fakes import scripted
 
 TG = ChannelUser("telegram", "42", "Ada")
-
-
-@pytest.fixture
-def conv(tides_kb: Services) -> Iterator[Conversation]:
-    tides_kb.set_chat(scripted(FRAMING))
-    runner = JobRunner(tides_kb)
-    conversation = Conversation(tides_kb, runner)
-    yield conversation
-    conversation.close()
-    runner.close()
 
 
 def text_of(events: list[OutEvent], kind: str = "text") -> str:

@@ -4,7 +4,6 @@ only the chat model's replies are scripted. Background jobs are awaited with ``w
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -14,7 +13,6 @@ from assistant.channels import ChannelUser, OutEvent
 from assistant.channels.commands import CLARIFY_QUESTION
 from assistant.conversation import Conversation
 from assistant.runner import JobRunner
-from assistant.services import Services
 from storage.models import Organization, OrganizationMember
 from tests.fakes import FRAMING, scripted
 
@@ -24,16 +22,6 @@ EVE = ChannelUser("telegram", "666", "Eve")
 REQUEST = "make a 45-second casual short about tides for TikTok"
 BLOG = "write a blog post about how tides work"  # no media steps: faster to the end
 WAIT_S = 120
-
-
-@pytest.fixture
-def conv(tides_kb: Services) -> Iterator[Conversation]:
-    tides_kb.set_chat(scripted(FRAMING))
-    runner = JobRunner(tides_kb)
-    conversation = Conversation(tides_kb, runner)
-    yield conversation
-    conversation.close()
-    runner.close()
 
 
 class Inbox:
