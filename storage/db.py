@@ -27,6 +27,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT_S = 5
+POOL_TIMEOUT_S = 30
 # serialises concurrent migrate() calls on one PostgreSQL database (any constant will do)
 _PG_MIGRATE_LOCK = 0x5_70_4A_6E
 _DISK_FULL_ERRNOS = {errno.ENOSPC} | ({errno.EDQUOT} if hasattr(errno, "EDQUOT") else set())
@@ -69,11 +70,13 @@ def retry_when_locked(action: Callable[[], None]) -> None:
 class Database:
     """One engine per process; ``session()`` for units of work, ``migrate()`` for the schema."""
 
-    def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10,
+                 echo: bool = False) -> None:
         self.url: URL = make_url(url)
         self.safe_url = safe_url(self.url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        self.engine: Engine = self._create_engine(pool_size=pool_size, echo=echo)
+        self.engine: Engine = self._create_engine(
+            pool_size=pool_size, max_overflow=max_overflow, echo=echo)
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     # --- engine -------------------------------------------------------------------------------
@@ -85,7 +88,10 @@ class Database:
             return None
         return Path(db)
 
-    def _create_engine(self, *, pool_size: int, echo: bool) -> Engine:
+    def _create_engine(self, *, pool_size: int, max_overflow: int, echo: bool) -> Engine:
+        """PostgreSQL keeps up to ``pool_size`` connections open and opens up to
+        ``max_overflow`` more under load (closed when returned); a caller waits at most
+        POOL_TIMEOUT_S for one before the pool says it is exhausted."""
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
@@ -95,7 +101,8 @@ class Database:
             else:
                 kwargs["pool_size"] = pool_size
         else:
-            kwargs["pool_size"] = pool_size
+            kwargs.update(pool_size=max(1, pool_size), max_overflow=max(0, max_overflow),
+                          pool_timeout=POOL_TIMEOUT_S)
             if self.url.get_backend_name() == "postgresql":
                 kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
         engine = create_engine(self.url, **kwargs)
@@ -202,6 +209,13 @@ class Database:
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
+
+    @staticmethod
+    def head_revision() -> str | None:
+        """The newest migration this code ships."""
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
     def current_revision(self) -> str | None:
         from alembic.migration import MigrationContext

@@ -8,9 +8,10 @@ Every write is safe to repeat, because LangGraph runs a resumed node again from 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage._base import as_uuid
@@ -169,6 +170,52 @@ class JobRepository(OutcomesMixin):
                 job.meta = {**(job.meta or {}), **meta}
             s.flush()
             return JobRecord.of(job)
+
+    # --- lease: one process runs a job at a time -------------------------------------------------
+    def acquire_lease(
+        self, job_id: str, owner: str, ttl_s: float, *, replacing: str | None = None
+    ) -> bool:
+        """Take (or renew) the job's lease for ``ttl_s`` seconds; False if another owner holds
+        it. ``replacing`` names a holder known to be dead, whose lease may be taken over.
+
+        One conditional UPDATE of the job row, so it is atomic on SQLite and PostgreSQL alike:
+        it matches only when the lease is free, expired, already ours, or the dead holder's.
+        """
+        now = utcnow()
+        free = or_(Job.lease_owner.is_(None), Job.lease_owner == owner,
+                   Job.lease_expires_at.is_(None), Job.lease_expires_at < now)
+        if replacing:
+            free = or_(free, Job.lease_owner == replacing)
+        stmt = (
+            update(Job)
+            .where(Job.id == job_id, free)
+            .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=ttl_s))
+            .execution_options(synchronize_session=False)
+        )
+        with self._db.session() as s:
+            taken = s.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+            if not taken:
+                self._job(s, job_id)  # NotFoundError for a job that does not exist
+            return taken
+
+    def release_lease(self, job_id: str, owner: str) -> None:
+        """Give the lease back (only ``owner``'s own)."""
+        stmt = (
+            update(Job)
+            .where(Job.id == job_id, Job.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        with self._db.session() as s:
+            s.execute(stmt)
+
+    def lease(self, job_id: str) -> tuple[str | None, datetime | None]:
+        """(owner, expiry) of the job's lease; (None, None) when nobody holds it."""
+        with self._db.session() as s:
+            job = self._job(s, job_id)
+            if job.lease_expires_at is None or job.lease_expires_at < utcnow():
+                return None, None
+            return job.lease_owner, job.lease_expires_at
 
     # --- steps ---------------------------------------------------------------------------------
     def start_step(self, job_id: str, name: str, input_data: dict[str, Any] | None = None) -> str:

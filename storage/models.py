@@ -134,8 +134,35 @@ class Profile(Base):
     api_quota_monthly: Mapped[int] = mapped_column(Integer, nullable=False, default=100)
     preferences: Mapped[dict[str, Any]] = _json()
     onboarding_completed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # web-chat login (scrypt, "scrypt$n$r$p$salt$hash"); NULL for users who only use bots
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
+
+
+class IdentityLink(Base):
+    """A chat identity (``telegram`` + ``"42"``) linked to the profile it acts as."""
+
+    __tablename__ = "identity_links"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    channel: Mapped[str] = mapped_column(String(20), nullable=False)
+    external_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    user_id: Mapped[uuid.UUID] = _fk("profiles.id")
+    linked_at: Mapped[datetime] = _created()
+
+
+class LinkCode(Base):
+    """A one-time code from ``/link``; only its sha256 is kept."""
+
+    __tablename__ = "link_codes"
+
+    code_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), nullable=False)
+    external_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[datetime] = _created()
 
 
 class Organization(Base):
@@ -191,6 +218,9 @@ class Job(Base):
     input_data: Mapped[dict[str, Any]] = _json()
     output_data: Mapped[dict[str, Any]] = _json()
     meta: Mapped[dict[str, Any]] = _meta()
+    # which process runs the job now (see JobRepository.acquire_lease), and until when
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
@@ -372,3 +402,65 @@ class WorkflowTemplate(Base):
     usage_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
+
+
+# --- web-chat history (the Chainlit data layer, migration 0003) ---------------------------
+CHAT_ID = String(64)  # Chainlit's ids: uuid4 text
+
+
+class ChatThread(Base):
+    """A web-chat conversation; ``user_id`` is the profile it belongs to."""
+
+    __tablename__ = "chat_threads"
+    __table_args__ = (Index("idx_chat_threads_user_id", "user_id", "updated_at"),)
+
+    id: Mapped[str] = mapped_column(CHAT_ID, primary_key=True)
+    user_id: Mapped[uuid.UUID | None] = _fk("profiles.id", nullable=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    tags: Mapped[list[str]] = _json(default=list)
+    meta: Mapped[dict[str, Any]] = _meta()
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class ChatStep(Base):
+    """A message or step shown in a thread; ``data`` is Chainlit's step dict."""
+
+    __tablename__ = "chat_steps"
+    __table_args__ = (Index("idx_chat_steps_thread_id", "thread_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(CHAT_ID, primary_key=True)
+    thread_id: Mapped[str] = mapped_column(
+        CHAT_ID, ForeignKey("chat_threads.id", ondelete="CASCADE"), nullable=False)
+    parent_id: Mapped[str | None] = mapped_column(CHAT_ID)
+    type: Mapped[str] = mapped_column(String(50), nullable=False)
+    data: Mapped[dict[str, Any]] = _json()
+    created_at: Mapped[datetime] = _created()
+
+
+class ChatElement(Base):
+    """A media element attached to a message; ``data`` is Chainlit's element dict."""
+
+    __tablename__ = "chat_elements"
+    __table_args__ = (Index("idx_chat_elements_thread_id", "thread_id"),)
+
+    id: Mapped[str] = mapped_column(CHAT_ID, primary_key=True)
+    thread_id: Mapped[str] = mapped_column(
+        CHAT_ID, ForeignKey("chat_threads.id", ondelete="CASCADE"), nullable=False)
+    for_id: Mapped[str | None] = mapped_column(CHAT_ID)
+    data: Mapped[dict[str, Any]] = _json()
+    created_at: Mapped[datetime] = _created()
+
+
+class ChatFeedback(Base):
+    """A thumbs up (1) or down (0) on a message."""
+
+    __tablename__ = "chat_feedback"
+
+    id: Mapped[str] = mapped_column(CHAT_ID, primary_key=True)
+    thread_id: Mapped[str] = mapped_column(
+        CHAT_ID, ForeignKey("chat_threads.id", ondelete="CASCADE"), nullable=False)
+    step_id: Mapped[str] = mapped_column(CHAT_ID, nullable=False, unique=True)
+    value: Mapped[int] = mapped_column(Integer, nullable=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
