@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from assistant.config import Settings
 from assistant.errors import ConfigError, ModelOutputError
+from assistant.observability import count_tokens
 
 log = logging.getLogger(__name__)
 
@@ -221,9 +222,11 @@ def structured(
 
 def _count_usage(chat: ChatModel, reply: Any) -> None:
     usage = getattr(reply, "usage_metadata", None) or {}
-    chat.usage["input"] += int(usage.get("input_tokens", 0))
-    chat.usage["output"] += int(usage.get("output_tokens", 0))
+    tokens_in, tokens_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
+    chat.usage["input"] += tokens_in
+    chat.usage["output"] += tokens_out
     chat.usage["calls"] += 1
+    count_tokens(chat.provider, input_tokens=tokens_in, output_tokens=tokens_out)
 
 
 def _short_validation_error(exc: ValidationError) -> str:

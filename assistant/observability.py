@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
@@ -35,6 +35,9 @@ from prometheus_client import (
     generate_latest,
     start_http_server,
 )
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
 
 # --- logging ---------------------------------------------------------------------------------
 
@@ -220,6 +223,30 @@ def count_tokens(provider: str, *, input_tokens: int = 0, output_tokens: int = 0
 def render_metrics() -> bytes:
     """Every metric in the Prometheus text exposition format."""
     return generate_latest(REGISTRY)
+
+
+_SERVED: dict[int, WSGIServer] = {}
+
+
+def serve_metrics(settings: Settings, addr: str = "0.0.0.0") -> WSGIServer | None:
+    """Serve ``/metrics`` on ``settings.metrics_port`` (once per process; None when unset).
+    A port already in use is a ConfigError naming ASSISTANT_METRICS_PORT."""
+    port = settings.metrics_port
+    if port is None:
+        return None
+    if port in _SERVED:
+        return _SERVED[port]
+    try:
+        server = start_metrics_server(port, addr)
+    except OSError as err:
+        from assistant.errors import ConfigError
+
+        raise ConfigError(f"ASSISTANT_METRICS_PORT={port}: cannot serve /metrics there "
+                          f"({err.strerror or err})") from err
+    _SERVED[port] = server
+    logging.getLogger(__name__).info("serving Prometheus metrics on %s:%d/metrics", addr,
+                                     server.server_port)
+    return server
 
 
 def start_metrics_server(port: int, addr: str = "0.0.0.0") -> WSGIServer:

@@ -1,12 +1,14 @@
 """The things pipeline steps need, built once from Settings and handed to every node.
 
 Heavy parts (the knowledge base, the embedder, the chat model) are created on
-first use, so a command that needs none of them stays fast.
+first use, so a command that needs none of them stays fast. Creation is serialised by a
+lock, so threads (a chat server's jobs) that ask at once share one instance.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,40 +33,46 @@ class Services:
     repo: JobRepository
     objects: ObjectStore
     _lazy: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
         settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size,
+                      max_overflow=settings.db_max_overflow)
         db.migrate()
         return cls(settings, db, JobRepository(db), ObjectStore(settings.artifacts_dir, db))
 
     def embedder(self) -> Embedder:
-        if "embedder" not in self._lazy:
-            from assistant.tools.embeddings import get_embedder
+        with self._lock:
+            if "embedder" not in self._lazy:
+                from assistant.tools.embeddings import get_embedder
 
-            self._lazy["embedder"] = get_embedder()
+                self._lazy["embedder"] = get_embedder()
         return self._lazy["embedder"]
 
     def kb(self) -> KnowledgeBase:
-        if "kb" not in self._lazy:
-            from assistant.tools.knowledge import KnowledgeBase
+        with self._lock:
+            if "kb" not in self._lazy:
+                from assistant.tools.knowledge import KnowledgeBase
 
-            self._lazy["kb"] = KnowledgeBase(self.settings, self.embedder())
+                self._lazy["kb"] = KnowledgeBase(self.settings, self.embedder())
         return self._lazy["kb"]
 
     def chat(self) -> ChatModel:
-        if "chat" not in self._lazy:
-            from assistant.llm import get_chat_model
+        with self._lock:
+            if "chat" not in self._lazy:
+                from assistant.llm import get_chat_model
 
-            self._lazy["chat"] = get_chat_model(self.settings)
+                self._lazy["chat"] = get_chat_model(self.settings)
         return self._lazy["chat"]
 
     def publisher(self) -> Publisher:
-        if "publisher" not in self._lazy:
-            from assistant.tools.publishers import get_publisher
+        with self._lock:
+            if "publisher" not in self._lazy:
+                from assistant.tools.publishers import get_publisher
 
-            self._lazy["publisher"] = get_publisher(self.settings, self.repo)
+                self._lazy["publisher"] = get_publisher(self.settings, self.repo)
         return self._lazy["publisher"]
 
     def set_chat(self, chat: ChatModel) -> None:

@@ -34,6 +34,7 @@ from assistant.graph.nodes import (
     write,
 )
 from assistant.graph.state import Format, PipelineState
+from assistant.observability import log_context, observe_step
 from assistant.services import Services
 from storage.errors import DiskFullError
 
@@ -66,6 +67,21 @@ CORE_NODES: dict[str, NodeFn] = {
 }
 
 
+def _observed(name: str, fn: NodeFn, state: PipelineState, svc: Services) -> dict[str, object]:
+    """``fn`` with its log lines tagged (job id, step) and its duration in the step metric
+    (not when it stops to wait for a person)."""
+    started, waiting = time.perf_counter(), False
+    try:
+        with log_context(job_id=state["job_id"], step=name):
+            return fn(state, svc)
+    except GraphBubbleUp:
+        waiting = True
+        raise
+    finally:
+        if not waiting:
+            observe_step(name, time.perf_counter() - started)
+
+
 def tracked(name: str, fn: NodeFn, svc: Services) -> Callable[[PipelineState], dict[str, object]]:
     """Run ``fn`` as step ``name``: a job_steps row, its duration, and a clear failure."""
 
@@ -74,7 +90,7 @@ def tracked(name: str, fn: NodeFn, svc: Services) -> Callable[[PipelineState], d
         step_id = svc.repo.start_step(job_id, name)
         started = time.perf_counter()
         try:
-            update = fn(state, svc)
+            update = _observed(name, fn, state, svc)
         except GraphBubbleUp:  # an interrupt: the step waits for a person
             raise
         except AssistantError as exc:
@@ -92,7 +108,10 @@ def tracked(name: str, fn: NodeFn, svc: Services) -> Callable[[PipelineState], d
             log.exception("step %s of %s failed", name, job_id)
             svc.repo.fail_step(step_id, f"{type(exc).__name__}: {exc}")
             raise StepError(name, f"{type(exc).__name__}: {exc}") from exc
-        svc.repo.finish_step(step_id, {"seconds": round(time.perf_counter() - started, 3)})
+        seconds = round(time.perf_counter() - started, 3)
+        svc.repo.finish_step(step_id, {"seconds": seconds})
+        log.info("step %s of %s done in %.3f s", name, job_id, seconds,
+                 extra={"job_id": job_id, "step": name, "seconds": seconds})
         return update
 
     node.__name__ = name

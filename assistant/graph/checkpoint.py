@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT_S = 5
 SETUP_LOCK_TIMEOUT_S = 60
 DEFAULT_POOL_SIZE = 5
+POOL_TIMEOUT_S = 30.0
+OVERFLOW_IDLE_S = 300.0
 # serialises concurrent PostgresSaver.setup() calls on one database (any constant will do)
 _PG_SETUP_LOCK = 0x4C_47_43_50
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -90,13 +92,18 @@ def checkpoint_target(settings: Settings) -> tuple[str, str]:
 
 
 def make_checkpointer(
-    settings: Settings, *, pool_size: int = DEFAULT_POOL_SIZE
+    settings: Settings, *, pool_size: int | None = None, max_overflow: int | None = None,
 ) -> BaseCheckpointSaver[Any]:
     """A ready checkpointer (tables created) for ``settings``; close it with ``close_checkpointer``.
+
+    A PostgreSQL one uses a pool of up to ``db_pool_size + db_max_overflow`` connections
+    (the same sizing as the SQLAlchemy engine), unless given other sizes.
     """
     backend, where = checkpoint_target(settings)
     if backend == "postgresql":
-        return postgres_checkpointer(where, pool_size=pool_size)
+        return postgres_checkpointer(
+            where, pool_size=settings.db_pool_size if pool_size is None else pool_size,
+            max_overflow=settings.db_max_overflow if max_overflow is None else max_overflow)
     return sqlite_checkpointer(Path(where))
 
 
@@ -134,9 +141,14 @@ def sqlite_checkpointer(path: Path) -> SqliteSaver:
 
 
 def postgres_checkpointer(
-    conninfo: str, *, pool_size: int = DEFAULT_POOL_SIZE
+    conninfo: str, *, pool_size: int = DEFAULT_POOL_SIZE, max_overflow: int = 0,
 ) -> PostgresSaver:
     """A ``PostgresSaver`` over a connection pool, its tables created (``setup()``).
+
+    The pool opens one connection at start and grows on demand to ``pool_size +
+    max_overflow`` (the engine's limit too); a connection idle for OVERFLOW_IDLE_S is closed,
+    down to one, so an idle process holds one connection. A caller waits at most
+    POOL_TIMEOUT_S for a connection, then gets PoolTimeout.
 
     The pool's connections use autocommit, ``prepare_threshold=0`` and ``dict_row``, as
     langgraph-checkpoint-postgres requires; a connection that died (a server restart) is
@@ -179,7 +191,9 @@ def postgres_checkpointer(
     pool: ConnectionPool[Any] = ConnectionPool(
         conninfo,
         min_size=1,
-        max_size=max(1, pool_size),
+        max_size=max(1, pool_size) + max(0, max_overflow),
+        max_idle=OVERFLOW_IDLE_S,
+        timeout=POOL_TIMEOUT_S,
         kwargs=kwargs,
         check=ConnectionPool.check_connection,
         name="checkpoints",

@@ -6,19 +6,31 @@ import json
 import logging
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatResult
 
+from assistant.config import Settings
+from assistant.graph.state import Brief, ReviewDecision
+from assistant.llm import ChatModel
 from assistant.observability import (
+    REGISTRY,
     configure_logging,
     count_tokens,
     log_context,
     record_job,
     render_metrics,
+    serve_metrics,
     set_queue_depth,
     start_metrics_server,
     time_step,
 )
+from assistant.runner import JobRunner
+from assistant.services import Services
+from tests.fakes import FRAMING, ScriptedChat
 
 
 @pytest.fixture
@@ -117,3 +129,81 @@ def test_metrics_server_serves_the_same_text() -> None:
         server.server_close()
     assert 'assistant_jobs_total{status="failed"}' in body
     assert "assistant_step_duration_seconds" in body
+
+
+# --- wired into the pipeline -------------------------------------------------------------------
+
+
+class MeteredChat(ScriptedChat):
+    """The scripted chat model, reporting token usage as real providers do."""
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None,
+                  run_manager: Any = None, **kw: Any) -> ChatResult:
+        result = super()._generate(messages, stop, run_manager, **kw)
+        prompt = sum(len(str(m.content).split()) for m in messages)
+        reply = result.generations[0].message
+        answer = len(str(reply.content).split())
+        message = AIMessage(reply.content, usage_metadata=UsageMetadata(
+            input_tokens=prompt, output_tokens=answer, total_tokens=prompt + answer))
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _value(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_a_blog_job_shows_in_the_metrics_and_the_logs(
+    tides_kb: Services, json_logs: pytest.CaptureFixture[str],
+) -> None:
+    tides_kb.set_chat(ChatModel(MeteredChat(replies=[json.dumps(FRAMING)], prompts=[]),
+                                "metered", "scripted", "prompt"))
+    before = {
+        "published": _value("assistant_jobs_total", status="published"),
+        "review": _value("assistant_jobs_total", status="review"),
+        "write": _value("assistant_step_duration_seconds_count", step="write"),
+        "research": _value("assistant_step_duration_seconds_count", step="research"),
+        "input": _value("assistant_llm_tokens_total", provider="metered", direction="input"),
+        "output": _value("assistant_llm_tokens_total", provider="metered", direction="output"),
+    }
+    runner = JobRunner(tides_kb)
+    try:
+        brief = Brief.create("how tides work", "blog", user="ada")
+        job_id = runner.create(brief)
+        outcome = runner.start(job_id, brief)
+        while outcome.status == "review":
+            outcome = runner.resume(job_id, ReviewDecision(action="approve", by="tester"))
+    finally:
+        runner.close()
+    assert outcome.status == "published", outcome
+
+    assert _value("assistant_jobs_total", status="published") == before["published"] + 1
+    assert _value("assistant_jobs_total", status="review") == before["review"] + 2
+    assert _value("assistant_step_duration_seconds_count", step="write") == before["write"] + 1
+    assert _value("assistant_step_duration_seconds_count", step="research") == (
+        before["research"] + 1)
+    assert _value("assistant_step_duration_seconds_sum", step="research") > 0
+    tokens_in = _value("assistant_llm_tokens_total", provider="metered", direction="input")
+    tokens_out = _value("assistant_llm_tokens_total", provider="metered", direction="output")
+    assert tokens_in > before["input"] and tokens_out > before["output"]
+    text = render_metrics().decode()
+    assert 'assistant_jobs_total{status="published"}' in text
+    assert 'assistant_step_duration_seconds_bucket{le="0.5",step="publish"}' in text
+    assert 'assistant_llm_tokens_total{direction="output",provider="metered"}' in text
+
+    lines = [json.loads(line) for line in json_logs.readouterr().err.splitlines()
+             if line.startswith("{")]
+    mine = [line for line in lines if line.get("job_id") == job_id]
+    assert {"processing", "review", "published"} <= {str(line.get("status")) for line in mine}
+    steps = {line.get("step") for line in mine}
+    assert {"brief", "research", "write", "qa", "publish"} <= steps
+
+
+def test_long_running_processes_serve_metrics_when_a_port_is_set(tmp_path: Any) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path, metrics_port=0)
+    assert serve_metrics(Settings(_env_file=None, data_dir=tmp_path)) is None
+    server = serve_metrics(settings)
+    assert server is not None and serve_metrics(settings) is server  # once per process
+    record_job("review")
+    url = f"http://127.0.0.1:{server.server_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert 'assistant_jobs_total{status="review"}' in response.read().decode()

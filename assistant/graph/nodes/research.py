@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pydantic import TypeAdapter
+
+from assistant.cache import research_cache, research_key
 from assistant.errors import NoSourcesError
 from assistant.graph.progress import emit
-from assistant.graph.state import PipelineState, Research
+from assistant.graph.state import Finding, PipelineState, Research
 from assistant.services import Services
 
 STEP = "research"
@@ -14,7 +17,7 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     brief = state["brief"]
     kb = svc.kb()
     emit(STEP, f"searching the knowledge base for {brief.topic!r}", 10)
-    findings = kb.search(brief.topic)
+    findings = _search(svc, brief.topic)
     if not findings:
         raise NoSourcesError(
             f"the knowledge base has nothing on {brief.topic!r}: add sources with "
@@ -31,3 +34,24 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     emit(STEP, f"{len(findings)} passages from {len(sources)} sources", 100,
          sources=[s.title for s in sources])
     return {"research": research}
+
+
+_FINDINGS = TypeAdapter(list[Finding])
+
+
+def _search(svc: Services, query: str) -> list[Finding]:
+    """``kb.search``, through the research cache (Redis or in-process; see assistant.cache)."""
+    kb = svc.kb()
+    cache = research_cache(svc.settings)
+    embedder = str(getattr(kb.embedder, "name", type(kb.embedder).__name__))
+    key = research_key(svc.settings, query, embedder, [s.id for s in kb.sources()])
+    cached = cache.get(key)
+    if cached is not None:
+        try:
+            return _FINDINGS.validate_json(cached)
+        except ValueError:  # written by another version: search again
+            pass
+    findings = kb.search(query)
+    if findings:
+        cache.set(key, _FINDINGS.dump_json(findings).decode())
+    return findings
