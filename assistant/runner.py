@@ -20,6 +20,8 @@ from assistant.errors import AssistantError, JobNotFound, JobStateError
 from assistant.graph.build import build_graph
 from assistant.graph.checkpoint import close_checkpointer, make_checkpointer
 from assistant.graph.state import Brief, PipelineState, ReviewDecision
+from assistant.lease import JobLeases
+from assistant.observability import record_job
 from assistant.services import Services
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,13 @@ class Outcome:
 EventSink = Callable[[Event], None]
 
 
+def observed_status(job_id: str, status: str, error: str | None = None) -> None:
+    """Count a job reaching ``status`` (Prometheus) and log it with the job id."""
+    record_job(status)
+    log.info("job %s is %s%s", job_id, status, f": {error}" if error else "",
+             extra={"job_id": job_id, "status": status})
+
+
 def new_job_id() -> str:
     return f"job-{secrets.token_hex(4)}"
 
@@ -60,6 +69,7 @@ class JobRunner:
         self.svc = svc
         self.checkpointer = make_checkpointer(svc.settings)
         self.graph = build_graph(svc, self.checkpointer)
+        self.leases = JobLeases(svc.repo)  # one process runs a job at a time
 
     def close(self) -> None:
         close_checkpointer(self.checkpointer)
@@ -80,13 +90,21 @@ class JobRunner:
 
     def start(self, job_id: str, brief: Brief, on_event: EventSink | None = None) -> Outcome:
         initial: PipelineState = {"job_id": job_id, "brief": brief}
-        return self._run(job_id, initial, on_event)
+        with self.leases.hold(job_id):
+            return self._run(job_id, initial, on_event)
 
     def resume(
         self, job_id: str, decision: ReviewDecision | None = None,
         on_event: EventSink | None = None,
     ) -> Outcome:
-        """Continue a job: answer its pending review, or re-run the step that failed."""
+        """Continue a job: answer its pending review, or re-run the step that failed.
+        Raises JobStateError ("job is busy") while another process runs the job."""
+        with self.leases.hold(job_id):
+            return self._resume(job_id, decision, on_event)
+
+    def _resume(
+        self, job_id: str, decision: ReviewDecision | None, on_event: EventSink | None,
+    ) -> Outcome:
         job = self._job(job_id)
         if job.status in FINISHED:
             raise JobStateError(f"job {job_id} is already {job.status}; nothing to resume")
@@ -132,6 +150,7 @@ class JobRunner:
         emit = on_event or (lambda _event: None)
         repo = self.svc.repo
         repo.set_status(job_id, "processing")
+        observed_status(job_id, "processing")
         try:
             for mode, chunk in self.graph.stream(
                 graph_input, self._config(job_id), stream_mode=["updates", "custom"],
@@ -147,6 +166,7 @@ class JobRunner:
                                        data={"seconds": self._step_seconds(job_id, step)}))
         except AssistantError as exc:
             repo.set_status(job_id, "failed", error=exc.user_message)
+            observed_status(job_id, "failed", exc.user_message)
             emit(Event("error", job_id, getattr(exc, "step", ""), exc.user_message))
             return Outcome(job_id, "failed", error=exc.user_message)
         return self._settle(job_id, emit)
@@ -162,6 +182,7 @@ class JobRunner:
         review = self.pending_review(job_id)
         if review is not None:
             self.svc.repo.set_status(job_id, "review")
+            observed_status(job_id, "review")
             emit(Event("review", job_id, review["action_request"]["action"],
                        review["description"], data=review))
             return Outcome(job_id, "review", review=review)
@@ -172,5 +193,6 @@ class JobRunner:
         publication = values.get("publication")
         location = publication.location if publication else None
         self.svc.repo.set_status(job_id, status)
+        observed_status(job_id, status)
         emit(Event("done", job_id, message=status, data={"location": location}))
         return Outcome(job_id, status, publication=location)

@@ -1,20 +1,40 @@
-"""Shared helpers for the media steps: presets per format, work dirs, media state."""
+"""Shared helpers for the media steps: presets per format, work dirs, media state, tasks.
+
+The heavy work (images, TTS, ASR, render) runs as media tasks on the workers
+(:mod:`assistant.tools.tasks`); a step builds the task's arguments, waits for it with
+progress, and stores what it made as the job's artifacts.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from assistant.errors import StepError
+from assistant.graph.progress import emit
 from assistant.graph.state import Format, MediaAssets, PipelineState
 from assistant.services import Services
+from assistant.tools.tasks import TaskSpec, progress_span, run_task
 from media.errors import BackendUnavailable, MediaError, ToolMissing
 from media.presets import Preset, load_preset
 
 
-def preset_for(fmt: Format, svc: Services) -> Preset:
+def preset_name_for(fmt: Format, svc: Services) -> str:
     names = {"short": svc.settings.short_preset, "video": svc.settings.video_preset,
              "podcast": svc.settings.podcast_preset}
-    return load_preset(names[fmt])
+    return names[fmt]
+
+
+def preset_for(fmt: Format, svc: Services) -> Preset:
+    return load_preset(preset_name_for(fmt, svc))
+
+
+def run_media_task(
+    state: PipelineState, svc: Services, step: str, spec: TaskSpec,
+    span: tuple[float, float] = (0.0, 100.0),
+) -> dict[str, Any]:
+    """Run ``spec`` on the workers for this job's step, its progress shown within ``span``."""
+    return run_task(svc.settings, state["job_id"], step, spec, progress_span(emit, step, *span))
 
 
 def work_dir(state: PipelineState, svc: Services, step: str) -> Path:
