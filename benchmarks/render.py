@@ -1,6 +1,7 @@
 """Render benchmark: our one-pass ffmpeg assembly vs a MoviePy assembly of the same inputs.
 
     python benchmarks/render.py [--seconds 30] [--skip-moviepy] [--workdir DIR]
+                                [--moviepy-preset medium|superfast] [--motion kenburns,none]
 
 Generates fixed inputs (6 designer scene cards 1080x1920, a voiceover from Piper via
 media.tts when it imports, else a synthetic speech-like signal, an ASS caption file), then
@@ -10,7 +11,10 @@ concatenate_videoclips, TextClip captions composited on top, write_videofile wit
 MoviePy gets the same bitrate and the same ffmpeg binary (/usr/bin/ffmpeg, not imageio's);
 its x264 preset is MoviePy's own default ``medium`` as those tools keep it, or pass
 ``--moviepy-preset superfast`` for the like-for-like encoder comparison. Ours uses the
-platform preset's (``media/presets/youtube_shorts.yaml``). Prints a table (wall and CPU time,
+platform preset's (``media/presets/youtube_shorts.yaml``). ``--motion`` renders ours once per
+listed motion in the same run: ``kenburns`` (the default: pan + gentle zoom, every frame a
+new resample), ``pan`` (crop only) or ``none`` (still frames, what the MoviePy path makes).
+Prints a table (wall and CPU time,
 realtime factor, peak memory, loudness) with the load average, and writes results.json.
 """
 
@@ -161,13 +165,14 @@ def make_inputs(work: Path, seconds: float) -> dict[str, Any]:
 # ---------------------------------------------------------------- workers (subprocesses)
 
 
-def worker_ours(m: dict[str, Any], out: Path) -> None:
+def worker_ours(m: dict[str, Any], out: Path, motion: str) -> None:
     from media.presets import load_preset
     from media.video import SceneInput, render_video
 
     scenes = [SceneInput(Path(c), d) for c, d in zip(m["cards"], m["durations"], strict=True)]
     render_video(scenes, m["voiceover"], out, preset=load_preset("youtube_shorts"),
-                 captions_ass=m["captions"], crossfade_s=CROSSFADE)
+                 captions_ass=m["captions"], crossfade_s=CROSSFADE,
+                 motion=motion)  # type: ignore[arg-type]
 
 
 def worker_moviepy(m: dict[str, Any], out: Path, x264_preset: str) -> None:
@@ -219,8 +224,8 @@ def worker_moviepy(m: dict[str, Any], out: Path, x264_preset: str) -> None:
 def _worker_main(kind: str, manifest: Path, out: Path, moviepy_preset: str) -> None:
     m = json.loads(manifest.read_text())
     t0 = time.perf_counter()
-    if kind == "ours":
-        worker_ours(m, out)
+    if kind.startswith("ours"):
+        worker_ours(m, out, kind.partition(":")[2] or "kenburns")
     else:
         worker_moviepy(m, out, moviepy_preset)
     wall = time.perf_counter() - t0
@@ -262,7 +267,7 @@ def run_worker(kind: str, work: Path, *, moviepy_preset: str = "medium",
                env: dict[str, str] | None = None) -> dict[str, Any]:
     from media.probe import measure_loudness, probe
 
-    out = work / f"{kind}.mp4"
+    out = work / f"{kind.replace(':', '-')}.mp4"
     out.unlink(missing_ok=True)
     cmd = [sys.executable, __file__, "--worker", kind, "--workdir", str(work),
            "--moviepy-preset", moviepy_preset]
@@ -329,10 +334,13 @@ def main() -> None:
                     help="x264 preset for MoviePy (default: medium, MoviePy's own default, "
                          "which the popular MoviePy tools keep); ours uses the platform preset's")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/agenticai-render-bench"))
-    ap.add_argument("--worker", choices=["ours", "moviepy"], help=argparse.SUPPRESS)
+    ap.add_argument("--motion", default="kenburns",
+                    help="comma-separated motions to render ours with, each its own row "
+                         "(kenburns | pan | none; default: kenburns, the product default)")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        out = args.workdir / f"{args.worker}.mp4"
+        out = args.workdir / f"{args.worker.replace(':', '-')}.mp4"
         _worker_main(args.worker, args.workdir / "manifest.json", out, args.moviepy_preset)
         return
 
@@ -340,7 +348,8 @@ def main() -> None:
     m = make_inputs(args.workdir, args.seconds)
     print(f"inputs: 6 cards {SIZE[0]}x{SIZE[1]} in {m['cards_s']:.1f} s; "
           f"voice: {m['voice_source']}")
-    rows = {"ours": run_worker("ours", args.workdir)}
+    motions = [m.strip() for m in args.motion.split(",") if m.strip()]
+    rows = {f"ours:{m}": run_worker(f"ours:{m}", args.workdir) for m in motions}
     if not args.skip_moviepy:
         from media.probe import ffmpeg_bin
 
@@ -348,10 +357,11 @@ def main() -> None:
                                      env={"FFMPEG_BINARY": ffmpeg_bin()})
     load_after = os.getloadavg()
     print(_table(rows, args.seconds))
-    if "moviepy" in rows:
-        ratio = rows["moviepy"]["wall_s"] / rows["ours"]["wall_s"]
-        cpu_ratio = rows["moviepy"]["cpu_s"] / rows["ours"]["cpu_s"]
-        print(f"speed-up (MoviePy wall / ours): {ratio:.1f}x  (CPU time: {cpu_ratio:.1f}x)")
+    for name, row in rows.items():
+        if "moviepy" in rows and name != "moviepy":
+            ratio = rows["moviepy"]["wall_s"] / row["wall_s"]
+            cpu_ratio = rows["moviepy"]["cpu_s"] / row["cpu_s"]
+            print(f"speed-up (MoviePy wall / {name}): {ratio:.1f}x  (CPU time: {cpu_ratio:.1f}x)")
     fmt = "{:.2f} {:.2f} {:.2f}"
     print(f"load average before: {fmt.format(*load_before)}  after: {fmt.format(*load_after)}"
           f"  (cpus: {os.cpu_count()})")
@@ -361,7 +371,7 @@ def main() -> None:
     print(f"x264 preset: ours {ours_preset.x264_preset if ours_preset else '?'}, "
           f"MoviePy {args.moviepy_preset}; same bitrate, same ffmpeg binary")
     (args.workdir / "results.json").write_text(json.dumps(
-        {"rows": rows, "load_before": load_before, "load_after": load_after,
+        {"rows": rows, "load_before": load_before, "load_after": load_after, "motions": motions,
          "seconds": args.seconds, "voice": m["voice_source"],
          "moviepy_preset": args.moviepy_preset}, indent=2))
 

@@ -1,17 +1,23 @@
 """Video assembly: stills + voiceover (+ captions, music) -> one MP4, in ONE ffmpeg pass.
 
-Per scene the still is decoded and scaled ONCE (to the frame size plus a pan margin), then
-repeated in memory with the ``loop`` filter and panned with a per-frame ``crop`` whose x/y
-are eased time expressions (``motion="kenburns"``): a fraction of the cost of ``zoompan``,
-which rescales every frame. The timeline is cut into whole-frame segments joined by
-``concat``; ``xfade`` only blends the short crossfade pairs. Captions are burned in with
-libass (fonts from ``media/fonts``); the audio gets the two-pass loudnorm of
-:mod:`media.audio` (pass 1 is a quick audio-only measurement; pass 2 is the render).
+Per scene the still is decoded, scaled (lanczos) to the frame size plus a pan margin and
+converted to yuv420p ONCE; every per-frame step after that works in the encoder's format.
+Motion (``motion=``): ``kenburns`` (default) is a gentle pan + zoom made by ``zoompan`` at
+output size from that pre-scaled canvas (one bicubic resample per frame, never above the
+canvas's own scale); ``pan`` repeats the still in memory (``loop``) and moves a per-frame
+``crop`` (``exact=1``: 1-pixel luma steps) along eased time expressions, no resampling;
+``none`` holds the still. The timeline is cut into whole-frame segments joined by ``concat``;
+``xfade`` only blends the short crossfade pairs. Captions are burned in with libass (fonts
+from ``media/fonts``); the audio gets the loudness plan of :mod:`media.audio` (two quick
+``ebur128`` passes, then a plain gain in the render).
 
-Measured on 2 cores, 30 s of 1080x1920 at 30 fps, 6 scenes + captions: the filter graph
-costs ~4 s CPU and x264 ~16 s at superfast (~33 s at veryfast); chaining ``xfade`` over
-whole clips cost ~8 s more CPU, ``zoompan`` ~2x the whole pan+crop render. The whole render
-took 16 s wall on a quiet 2-core machine (two audio-only loudness passes: 2.4 s of it).
+Where the CPU goes (2 shared cores, 30 s of 1080x1920 at 30 fps, 6 scenes + captions,
+measured with ``-benchmark`` on the compiled command): x264 at superfast ~75 % of it; the
+filter graph ~5 s with kenburns (zoompan ~3.5 s of that), ~3.4 s for pan or none (PNG decode
++ lanczos pre-scale ~1.5 s, libass ~1.4 s); audio ~1 s. Moving frames cost x264 far more than
+still ones: at 8 Mb/s a pan or zoom fills the bitrate (~30 MB for 30 s) where still frames
+take ~11 MB, and its CPU time grows with it. Chaining ``xfade`` over whole clips cost ~8 s
+more CPU than the segment cut used here.
 """
 
 from __future__ import annotations
@@ -25,22 +31,26 @@ from pathlib import Path
 from typing import Any, Literal
 
 import ffmpeg
-from PIL import Image, UnidentifiedImageError
 
 from media.audio import mix_graph, plan_loudness, validate_audio
 from media.errors import MediaInputError
-from media.images.base import FONTS_DIR
+from media.images.base import FONTS_DIR, validate_image
 from media.presets import Preset
 from media.probe import ffmpeg_bin, run_with_progress
 
 log = logging.getLogger(__name__)
 
 Stream = Any
-Motion = Literal["kenburns", "none"]
+Motion = Literal["kenburns", "pan", "none"]
+MOTIONS: tuple[Motion, ...] = ("kenburns", "pan", "none")
 # The still is scaled this much larger than the frame and the pan travels at most that far,
 # so at most ~5.7% of the still's width/height leaves the frame on any side: less than the
 # presets' safe-zone margins (>= 6%), so text placed inside them is never cut.
 PAN_MARGIN = 0.06
+# kenburns shows 1/z of the canvas, z between 1 + PAN_MARGIN - ZOOM and 1 + PAN_MARGIN (in on
+# even scenes, out on odd ones): a gentle 4.5 % zoom that at its closest is the canvas 1:1, so
+# no frame is upscaled beyond the still's lanczos pre-scale.
+ZOOM = 0.045
 # (dx, dy) direction of travel per scene, cycled: gentle, varied, never the same twice in a row
 _PANS = ((1, 0.5), (-1, -0.5), (0.5, 1), (-0.5, -1), (1, -1), (-1, 1))
 
@@ -49,19 +59,6 @@ _PANS = ((1, 0.5), (-1, -0.5), (0.5, 1), (-0.5, -1), (1, -1), (-1, 1))
 class SceneInput:
     image: Path
     duration_s: float
-
-
-def _validate_image(path: Path) -> tuple[int, int]:
-    if not path.is_file():
-        raise MediaInputError("scene image not found", path=path)
-    try:
-        with Image.open(path) as img:
-            img.verify()
-        with Image.open(path) as img:  # verify() leaves the file unusable; reopen to decode
-            img.load()
-            return img.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise MediaInputError(f"scene image is corrupt or not an image ({exc})", path=path) from exc
 
 
 @dataclass(frozen=True)
@@ -106,11 +103,10 @@ def _ease(expr_t: str, length: float) -> str:
 def _stills(
     images: Sequence[Path], uses: Sequence[int], *, width: int, height: int, motion: Motion
 ) -> list[list[Stream]]:
-    """``uses[i]`` handles on scene i's still: decoded and scaled ONCE per file (a file shared
-    by scenes is split, not decoded twice). Without motion it is also converted to yuv420p
-    once; with a pan it stays RGB so the crop can move in 1-pixel steps (yuv420p crops move
-    in 2-pixel steps, which judders), and each frame is converted after the crop."""
-    margin = PAN_MARGIN if motion == "kenburns" else 0.0
+    """``uses[i]`` handles on scene i's still: decoded, scaled (lanczos) to the pan canvas and
+    converted to yuv420p ONCE per file (a file shared by scenes is split, not decoded twice).
+    Every per-frame step after this (crop, zoom, blend) works in the encoder's format."""
+    margin = PAN_MARGIN if motion != "none" else 0.0
     big_w = int(round(width * (1 + margin) / 2) * 2)
     big_h = int(round(height * (1 + margin) / 2) * 2)
     by_file: dict[Path, list[int]] = {}
@@ -124,9 +120,8 @@ def _stills(
                     flags="lanczos")
             .filter("crop", big_w, big_h)
             .filter("setsar", 1)
+            .filter("format", "yuv420p")
         )
-        if motion == "none":
-            still = still.filter("format", "yuv420p")
         total = sum(uses[i] for i in scenes)
         handles = [still] if total == 1 else list(
             still.filter_multi_output("split", total)[k] for k in range(total)
@@ -140,20 +135,39 @@ def _segment_stream(
     still: Stream, seg: Segment, clip_frames: int, *, width: int, height: int, fps: int,
     motion: Motion,
 ) -> Stream:
-    """``seg.frames`` frames of the still; the pan position follows the scene's own clock."""
+    """``seg.frames`` frames of the still; pan and zoom follow the scene's own clock.
+
+    ``pan``: the still is repeated in memory (``loop``) and cut by a ``crop`` whose x/y are
+    eased time expressions, with ``exact=1`` so the luma moves in 1-pixel steps (a yuv420p
+    crop otherwise snaps to 2-pixel steps, which judders). ``kenburns``: ``zoompan`` makes
+    every frame from the pre-scaled canvas at output size (one bicubic resample per frame,
+    no scale above the canvas), zooming gently while it pans.
+    """
+    start_s = seg.start / fps
+    if motion == "kenburns":
+        dx, dy = _PANS[seg.scene % len(_PANS)]
+        e = _ease(f"(time+{start_s:.4f})", clip_frames / fps)
+        low, high = 1 + PAN_MARGIN - ZOOM, 1 + PAN_MARGIN
+        z0, z1 = (low, high) if seg.scene % 2 == 0 else (high, low)
+        return still.filter(
+            "zoompan", z=f"{z0:.4f}+{z1 - z0:.4f}*{e}",
+            x=f"(iw-iw/zoom)*({0.5 - dx / 2:.2f}+{dx:.2f}*{e})",
+            y=f"(ih-ih/zoom)*({0.5 - dy / 2:.2f}+{dy:.2f}*{e})",
+            d=seg.frames, s=f"{width}x{height}", fps=fps,
+        ).filter("setsar", 1)
     clip = (
         still.filter("loop", loop=seg.frames - 1, size=1, start=0)
         .filter("settb", f"1/{fps}")
         .filter("setpts", "N")
         .filter("fps", fps)  # pts are already 1/fps apart; this sets the link's frame rate
     )
-    if motion == "kenburns":
+    if motion == "pan":
         dx, dy = _PANS[seg.scene % len(_PANS)]
-        e = _ease(f"(t+{seg.start / fps:.4f})", clip_frames / fps)
+        e = _ease(f"(t+{start_s:.4f})", clip_frames / fps)
         # start at one side of the margin and travel towards the other
         x = f"(in_w-out_w)*({0.5 - dx / 2:.2f}+{dx:.2f}*{e})"
         y = f"(in_h-out_h)*({0.5 - dy / 2:.2f}+{dy:.2f}*{e})"
-        clip = clip.filter("crop", width, height, x=x, y=y).filter("format", "yuv420p")
+        clip = clip.filter("crop", width, height, x=x, y=y, exact=1)
     return clip
 
 
@@ -218,12 +232,12 @@ def render_video(
         raise MediaInputError(f"preset {preset.name!r} is not a video preset")
     if not scenes:
         raise MediaInputError("no scenes to render")
-    if motion not in ("kenburns", "none"):
-        raise MediaInputError(f"unknown motion {motion!r}: use 'kenburns' or 'none'")
+    if motion not in MOTIONS:
+        raise MediaInputError(f"unknown motion {motion!r}: use one of {', '.join(MOTIONS)}")
     # ---- validate every input before the long render
     scene_list = [SceneInput(Path(s.image).resolve(), float(s.duration_s)) for s in scenes]
-    for s in scene_list:
-        _validate_image(s.image)
+    for number, s in enumerate(scene_list, start=1):
+        validate_image(s.image, f"scene {number} image")
         if not s.duration_s > 0:
             raise MediaInputError(f"scene duration must be > 0 s, got {s.duration_s}",
                                   path=s.image)

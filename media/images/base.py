@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from PIL import Image, ImageColor, ImageFont
+from PIL import Image, ImageColor, ImageFont, UnidentifiedImageError
 
 from media.errors import MediaInputError
 
@@ -71,17 +71,43 @@ def load_font(path: str | Path, size: int) -> ImageFont.FreeTypeFont:
         raise MediaInputError(f"not a usable font file ({exc})", path=path) from exc
 
 
+def _reason(exc: BaseException, path: Path) -> str:
+    """Pillow's complaint without the path it repeats (the message names the file already)."""
+    text = str(exc) or type(exc).__name__
+    for spelled in (repr(str(path)), str(path)):
+        text = text.replace(spelled, path.name)
+    return " ".join(text.split())
+
+
+def validate_image(path: str | Path, what: str) -> tuple[int, int]:
+    """Decode ``path`` fully; return its (width, height). A missing, empty, truncated or
+    non-image file raises MediaInputError naming ``what`` and the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaInputError(f"{what} not found", path=path)
+    if path.stat().st_size == 0:
+        raise MediaInputError(f"{what} is an empty file (0 bytes)", path=path)
+    try:
+        with Image.open(path) as img:
+            img.verify()
+        with Image.open(path) as img:  # verify() leaves the file unusable; reopen to decode
+            img.load()
+            return img.size
+    except UnidentifiedImageError as exc:
+        raise MediaInputError(f"{what} is not an image file", path=path,
+                              detail=repr(exc)) from exc
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise MediaInputError(f"{what} is damaged ({_reason(exc, path)})", path=path,
+                              detail=repr(exc)) from exc
+
+
 def load_logo(path: str | Path) -> Image.Image:
     """The brand logo as RGBA; missing or corrupt files raise MediaInputError naming them."""
     path = Path(path)
-    if not path.is_file():
-        raise MediaInputError("logo file not found", path=path)
-    try:
-        with Image.open(path) as img:
-            img.load()
-            return img.convert("RGBA")
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise MediaInputError(f"logo is not a readable image ({exc})", path=path) from exc
+    validate_image(path, "logo")
+    with Image.open(path) as img:
+        img.load()
+        return img.convert("RGBA")
 
 
 def check_size(width: int, height: int) -> None:

@@ -13,7 +13,7 @@ import pytest
 from media.errors import MediaError, MediaInputError, ToolMissing
 from media.presets import Preset
 from media.probe import MediaInfo, faststart, measure_loudness, probe
-from media.video import SceneInput, plan_segments, render_video
+from media.video import Motion, SceneInput, plan_segments, render_video
 from tests.media.conftest_render import (
     frame_at,
     small_preset,
@@ -92,7 +92,7 @@ def test_captions_are_burned_in(rendered: dict) -> None:
 
 
 def test_progress_reported_from_ffmpeg(rendered: dict) -> None:
-    seen: list[float] = rendered["progress"]  # type: ignore[assignment]
+    seen: list[float] = rendered["progress"]
     assert seen[0] == 0.0 and seen[-1] == pytest.approx(1.0)
     assert len(seen) >= 3 and seen == sorted(seen)
 
@@ -106,6 +106,37 @@ def test_kenburns_moves_and_none_holds_still(inputs: dict, preset: Preset) -> No
         preset=preset, motion="none", crossfade_s=0.2,
     )
     assert np.abs(frame_at(still, 0.1, SIZE) - frame_at(still, 0.9, SIZE)).mean() < 1.0
+
+
+def _patch_area(frame: np.ndarray, colour: tuple[int, int, int]) -> int:
+    """Pixels of ``frame`` within 40 of ``colour`` on every channel."""
+    return int((np.abs(frame - np.array(colour)) < 40).all(axis=2).sum())
+
+
+@pytest.mark.parametrize("motion,grows", [("kenburns", True), ("pan", False)])
+def test_kenburns_zooms_in_while_pan_only_moves(inputs: dict, preset: Preset, motion: Motion,
+                                                grows: bool) -> None:
+    """Scene 1 zooms in under kenburns: its inverted patch covers ~9 % more pixels at the end
+    (4.5 % each way); a pan moves it without changing its size."""
+    out = render_video([SceneInput(inputs["card0"], VOICE_S)], inputs["voice"],
+                       inputs["dir"] / f"{motion}.mp4", preset=preset, motion=motion)
+    patch = (55, 215, 215)  # write_card's inverse of (200, 40, 40)
+    first = frame_at(out, 0.05, SIZE)
+    last = frame_at(out, VOICE_S - 0.1, SIZE)
+    ratio = _patch_area(last, patch) / _patch_area(first, patch)
+    assert np.abs(first - last).mean() > 1.0, "the still must move"
+    if grows:
+        assert 1.05 < ratio < 1.14, ratio
+    else:
+        assert ratio == pytest.approx(1.0, abs=0.03)
+
+
+def test_unknown_motion_is_refused(inputs: dict, preset: Preset, tmp_path: Path) -> None:
+    _expect_input_error(
+        lambda: render_video(_scenes(inputs), inputs["voice"], tmp_path / "x.mp4",
+                             preset=preset, motion="spin"),  # type: ignore[arg-type]
+        "unknown motion 'spin'",
+    )
 
 
 def test_segments_follow_the_voiceover_timeline() -> None:
@@ -146,6 +177,25 @@ def test_corrupt_image_is_named_before_rendering(inputs: dict, preset: Preset,
         "broken.png",
     )
     assert not (tmp_path / "x.mp4").exists()
+
+
+@pytest.mark.parametrize("damage,problem", [
+    (lambda png: png[: len(png) // 2], "scene 2 image is damaged"),
+    (lambda png: b"<html>502 Bad Gateway</html>", "scene 2 image is not an image file"),
+    (lambda png: b"", "scene 2 image is an empty file (0 bytes)"),
+])
+def test_bad_scene_image_says_which_scene_and_what(
+    inputs: dict, preset: Preset, tmp_path: Path, damage: Callable[[bytes], bytes],
+    problem: str,
+) -> None:
+    bad = tmp_path / "scene_02.png"
+    bad.write_bytes(damage(inputs["card1"].read_bytes()))
+    scenes = [SceneInput(inputs["card0"], 1.5), SceneInput(bad, 1.5)]
+    with pytest.raises(MediaInputError) as err:
+        render_video(scenes, inputs["voice"], tmp_path / "x.mp4", preset=preset)
+    message = err.value.user_message
+    assert problem in message and str(bad) in message, message
+    assert message.count(str(bad)) == 1 and "\n" not in message, message
 
 
 @pytest.mark.parametrize("kind", ["zero_frames", "zero_bytes"])
