@@ -10,10 +10,10 @@ DEMO_DATA ?= data/demo
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-APT_PACKAGES := ffmpeg fonts-dejavu-core docker-compose
+APT_PACKAGES := ffmpeg fonts-dejavu-core docker-compose chromium redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install system-deps demo test lint typecheck unit clean
+.PHONY: help install system-deps demo chat test lint typecheck unit clean
 
 help:
 	@echo "make demo   - set up, then make a sourced, approved, published short video offline"
@@ -42,6 +42,9 @@ install: system-deps $(STAMP)
 demo: install
 	ASSISTANT_DATA_DIR=$(DEMO_DATA) $(BIN)/assistant make "why the sky is blue" --format short --yes
 	@echo "Inspect it: ASSISTANT_DATA_DIR=$(DEMO_DATA) $(BIN)/assistant jobs"
+
+chat: install
+	$(BIN)/assistant chat
 
 lint: install
 	$(BIN)/ruff check .

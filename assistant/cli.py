@@ -21,6 +21,7 @@ from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
 from assistant.graph.state import FORMATS, STYLES, Brief, ReviewDecision
 from assistant.observability import configure_logging
+from assistant.preflight import check_services
 from assistant.runner import Event, JobRunner, Outcome
 from assistant.services import Services
 
@@ -113,6 +114,7 @@ def make(
         raise InputError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     if style not in STYLES:
         raise InputError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
+    check_services(Settings())
     with services() as svc:
         try:
             brief = Brief.create(
@@ -143,6 +145,7 @@ def resume(
     chosen = [a for a, on in (("approve", approve), ("revise", revise), ("reject", reject)) if on]
     if len(chosen) > 1:
         raise InputError("choose one of --approve, --revise NOTES, --reject")
+    check_services(Settings())
     with services() as svc:
         runner = JobRunner(svc)
         decision = None
@@ -284,6 +287,58 @@ def job_report(svc: Services, job_id: str) -> dict[str, Any]:
     }
 
 
+# --- long-running services: web chat, bots, workers ----------------------------------------
+# Each returns an exit code; a missing token or an unreachable server is one clear line.
+
+
+def _long_running() -> Settings:
+    """Settings for a long-running process, its servers checked and /metrics served."""
+    from assistant.preflight import prepare_long_running
+
+    settings = Settings()
+    prepare_long_running(settings)
+    return settings
+
+
+@app.command()
+def chat(
+    host: str | None = typer.Option(None, help="Bind address (default: ASSISTANT_CHAT_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default: ASSISTANT_CHAT_PORT, 8000)."),
+) -> None:
+    """Start the web chat (Chainlit): make, review and approve content in the browser."""
+    from assistant.channels.chainlit_app import serve
+
+    raise SystemExit(serve(_long_running(), host=host, port=port))
+
+
+@app.command()
+def discord() -> None:
+    """Start the Discord bot (needs ASSISTANT_DISCORD_TOKEN)."""
+    from assistant.channels.discord_bot import run_bot
+
+    raise SystemExit(run_bot(_long_running()))
+
+
+@app.command()
+def telegram() -> None:
+    """Start the Telegram bot (needs ASSISTANT_TELEGRAM_TOKEN)."""
+    from assistant.channels.telegram_bot import run_bot
+
+    raise SystemExit(run_bot(_long_running()))
+
+
+@app.command()
+def worker(
+    queues: str = typer.Option("gpu,cpu", help="Comma-separated queues: gpu, cpu."),
+    concurrency: int | None = typer.Option(None, help="Tasks at once (default: settings)."),
+) -> None:
+    """Start a media worker (Celery) that renders images, voice and video from the queue."""
+    from assistant.workers import run_worker
+
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    raise SystemExit(run_worker(_long_running(), names, concurrency))
+
+
 # --- knowledge base ------------------------------------------------------------------------
 
 
@@ -326,3 +381,35 @@ def kb_search(query: str, k: int = typer.Option(5, help="How many passages.")) -
     for hit in hits:
         console.print(f"[bold]{hit.score:.2f}[/] {titles.get(hit.source_id, hit.source_id)}"
                       f" — {hit.heading}\n   {hit.text[:300]}")
+
+
+# --- web-chat accounts ---------------------------------------------------------------------
+
+user_app = typer.Typer(no_args_is_help=True, help="Web-chat accounts (`assistant chat` login).")
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    name: str = typer.Argument(..., help="The account name (what you type to log in)."),
+    password_env: str | None = typer.Option(
+        None, "--password-env", help="Read the password from this environment variable "
+        "(default: the first line of stdin, or a prompt on a terminal)."),
+) -> None:
+    """Create a web-chat account, or set the password of an existing one."""
+    import os
+
+    from assistant.channels.web_auth import check_username, set_password
+
+    name = check_username(name)
+    if password_env:
+        password = os.environ.get(password_env)
+        if password is None:
+            raise InputError(f"the environment variable {password_env} is not set")
+    elif sys.stdin.isatty():
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline()
+    with services() as svc:
+        created = set_password(svc.db, name, password)
+    console.print(f"{'created' if created else 'updated'} {name}: log in at `assistant chat`")

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     )
     image_generator: str = Field("designer", description="designer (Pillow) | diffusers")
     image_model: str | None = Field(None, description="diffusers model id or local dir.")
+    brand_font: Path | None = Field(
+        None, description="TTF/OTF font for scene cards and thumbnails; default: DejaVu Sans Bold.")
+    brand_logo: Path | None = Field(
+        None, description="Logo image (PNG/JPEG) placed on scene cards and thumbnails.")
     caption_style: Literal["classic", "boxed", "karaoke"] = "karaoke"
     short_preset: str = Field("youtube_shorts", description="youtube_shorts | tiktok")
     video_preset: str = "youtube"
@@ -95,6 +99,39 @@ class Settings(BaseSettings):
     )
     publisher: str = Field("outbox", description="Where approved content goes.")
     default_user: str = "local"
+
+    # --- production services -------------------------------------------------------------
+    redis_url: str | None = Field(
+        None, description="redis://host:6379/0: progress pub/sub, rate limits, research cache, "
+        "and the task broker unless broker_url says otherwise.")
+    broker_url: str | None = Field(
+        None, description="Celery broker (redis://... or amqp://guest:guest@host:5672//); "
+        "default: redis_url, else media tasks run in-process (memory transport).")
+    worker_concurrency: int = Field(1, description="Tasks one worker process runs at once.")
+    task_retries: int = Field(3, description="Retries (with backoff) of a transient task error.")
+    task_timeout_s: float = Field(1800.0, description="Longest a step waits for its task.")
+    db_pool_size: int = Field(5, description="PostgreSQL connections kept per process.")
+    db_max_overflow: int = Field(10, description="Extra PostgreSQL connections under load.")
+    rate_limit_burst: int = Field(20, description="Messages a user may send at once.")
+    rate_limit_per_minute: int = Field(60, description="Sustained messages per user per minute.")
+    research_cache_ttl_s: int = Field(3600, description="How long research results are cached.")
+
+    # --- chat channels -------------------------------------------------------------------
+    chat_host: str = "127.0.0.1"
+    chat_port: int = 8000
+    chat_auth: Literal["password", "header"] = Field(
+        "password", description="password: log in with a users-table account; header: trust "
+        "the user name a reverse proxy puts in chat_auth_header.")
+    chat_auth_header: str = "X-Forwarded-User"
+    chat_secret: SecretStr | None = Field(
+        None, description="Signs web sessions (Chainlit's auth secret); default: one made and "
+        "kept in <data_dir>/secrets.json.")
+    discord_token: SecretStr | None = None
+    discord_reviewer_role: str = Field("reviewer", description="Guild role that may approve.")
+    discord_upload_limit_mb: float = Field(10.0, description="Bigger results are sent as links.")
+    telegram_token: SecretStr | None = None
+    public_base_url: str | None = Field(
+        None, description="Where published files can be downloaded (links for big results).")
 
     # --- derived paths ------------------------------------------------------------------
     @cached_property

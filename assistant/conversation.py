@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Collection, Iterable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.bus import EventBus, make_bus, new_origin
 from assistant.channels import (
     MEDIA_KINDS,
     REVIEW_ACTIONS,
@@ -30,7 +32,8 @@ from assistant.channels import commands as cmd
 from assistant.errors import AssistantError, InputError, JobNotFound, JobStateError
 from assistant.graph.state import ReviewDecision
 from assistant.identity import IdentityLinks, check_review
-from assistant.runner import FINISHED, Event, JobRunner, Outcome
+from assistant.ratelimit import RateLimited, RateLimiter, make_rate_limiter
+from assistant.runner import FINISHED, Event, JobRunner, Outcome, observed_status
 from assistant.services import Services
 from storage.errors import StorageError
 from storage.records import JobRecord
@@ -43,6 +46,7 @@ log = logging.getLogger(__name__)
 ACTIVE = ("pending", "processing", "review", "failed")
 HISTORY_LIMIT = 500
 Work = Callable[[Callable[[Event], None]], Outcome]
+_CHARGED: ContextVar[bool] = ContextVar("conversation_rate_charged", default=False)
 
 
 class _Cancelled(Exception):
@@ -51,11 +55,15 @@ class _Cancelled(Exception):
 
 class Conversation:
     def __init__(self, svc: Services, runner: JobRunner,
-                 identities: IdentityLinks | None = None) -> None:
+                 identities: IdentityLinks | None = None, *, bus: EventBus | None = None,
+                 limiter: RateLimiter | None = None) -> None:
         self.svc, self.runner = svc, runner
-        self.identities = identities or IdentityLinks.for_settings(svc.settings)
+        # Redis (when configured): events of jobs other processes run; per-user rate limits
+        self.origin = new_origin()
+        self._bus = bus or make_bus(svc.settings)
+        self._limiter = limiter or make_rate_limiter(svc.settings)
+        self.identities = identities or IdentityLinks(svc.db)
         self._lock = threading.RLock()
-        self._warm = threading.Lock()  # Services builds its parts lazily, not thread-safely
         self._threads: dict[str, threading.Thread] = {}
         self._cancelled: set[str] = set()
         self._watchers: dict[str, set[ChannelUser]] = {}
@@ -63,6 +71,7 @@ class Conversation:
         self._clarify: dict[ChannelUser, cmd.RequestParse] = {}
         self._confirm: dict[ChannelUser, tuple[str, str]] = {}
         self._history: dict[str, list[OutEvent]] = {}
+        self._unlisten = self._bus.listen(self._on_remote)
 
     # --- what channels call ----------------------------------------------------------------
 
@@ -83,7 +92,7 @@ class Conversation:
 
     def handle(self, user: ChannelUser, text: str) -> list[OutEvent]:
         """A message: a slash command or free text. Returns the immediate replies."""
-        return self._safely(None, lambda: self._handle(user, text.strip()))
+        return self._safely(None, self._limited(user, lambda: self._handle(user, text.strip())))
 
     def decide(self, user: ChannelUser, job_id: str, action: str, notes: str = "",
                stage: str | None = None) -> list[OutEvent]:
@@ -92,7 +101,8 @@ class Conversation:
         ``stage``, when the button carries it, must be the review now waiting, so a stale
         button from an earlier review cannot decide a later one.
         """
-        return self._safely(job_id, lambda: self._decide(user, job_id, action, notes, stage))
+        return self._safely(job_id, self._limited(
+            user, lambda: self._decide(user, job_id, action, notes, stage)))
 
     def add_files(self, user: ChannelUser, paths: Iterable[Path]) -> list[OutEvent]:
         """Files a user uploaded, into the knowledge base."""
@@ -107,6 +117,22 @@ class Conversation:
         """The approval requests waiting for this user: to show again after a restart."""
         jobs = self.svc.repo.list_jobs(100, user=self.username(user), status="review")
         return [approval_request(j.id, r) for j in jobs if (r := self.runner.pending_review(j.id))]
+
+    def pending_by_channel(self, channel: str) -> list[tuple[ChannelUser, OutEvent]]:
+        """Every approval request waiting now, with each identity on ``channel`` to show it to
+        (the owner's linked identities and whoever watched the job in this process): what a
+        bot or the web app shows again after a restart."""
+        found: list[tuple[ChannelUser, OutEvent]] = []
+        for job in self.svc.repo.list_jobs(1000, status="review"):
+            review = self.runner.pending_review(job.id)
+            if review is None:
+                continue
+            with self._lock:
+                watchers = set(self._watchers.get(job.id, ()))
+            for user in self._recipients(job.id, watchers):
+                if user.channel == channel:
+                    found.append((user, approval_request(job.id, review)))
+        return found
 
     def history(self, job_id: str) -> list[OutEvent]:
         """The job's background events so far (the newest HISTORY_LIMIT)."""
@@ -128,10 +154,28 @@ class Conversation:
             threads = list(self._threads.values())
         for thread in threads:
             thread.join(timeout)
+        self._unlisten()
+
+    def _limited(self, user: ChannelUser,
+                 act: Callable[[], list[OutEvent]]) -> Callable[[], list[OutEvent]]:
+        """``act`` behind the user's rate limit (one token per message or button press; a
+        command that decides inside the same message is not charged twice)."""
+        def run() -> list[OutEvent]:
+            if _CHARGED.get():
+                return act()
+            wait = self._limiter.acquire(self.username(user))
+            if wait > 0:
+                raise RateLimited(wait)
+            token = _CHARGED.set(True)
+            try:
+                return act()
+            finally:
+                _CHARGED.reset(token)
+
+        return run
 
     def _kb(self) -> KnowledgeBase:
-        with self._warm:
-            return self.svc.kb()
+        return self.svc.kb()
 
     def _safely(self, job_id: str | None, act: Callable[[], list[OutEvent]]) -> list[OutEvent]:
         """Run ``act``; a failure becomes one error line (an unexpected one is logged)."""
@@ -244,6 +288,7 @@ class Conversation:
             thread = self._threads.get(job_id)
             running = bool(thread and thread.is_alive())
         self.svc.repo.set_status(job_id, "cancelled")
+        observed_status(job_id, "cancelled")
         if running:
             return [say(job_id, f"Cancelling {job_id}: it stops after the step it is on.")]
         return [say(job_id, f"{job_id} cancelled.")]
@@ -276,8 +321,7 @@ class Conversation:
                 self._confirm[user] = (job_id, text)
             return [say(job_id, f"Revise {job_id} with: “{text}”? Reply yes or no.")]
         if parsed.topic is None and cmd.leftover_words(text):
-            with self._warm:
-                chat = self.svc.chat()
+            chat = self.svc.chat()
             parsed = cmd.guess_request(chat, text, parsed)
         if not parsed.topic:
             with self._lock:
@@ -346,8 +390,7 @@ class Conversation:
 
     def _work(self, job_id: str, work: Work) -> None:
         try:
-            with self._warm:
-                self.svc.chat()
+            self.svc.chat()
             self._kb()
             work(lambda event: self._on_event(job_id, event))
         except _Cancelled:
@@ -355,10 +398,12 @@ class Conversation:
             self._publish(say(job_id, f"{job_id} cancelled."))
         except AssistantError as exc:
             self.svc.repo.set_status(job_id, "failed", error=exc.user_message)
+            observed_status(job_id, "failed", exc.user_message)
             self._publish(refuse(job_id, f"{job_id} stopped: {exc.user_message}"))
         except Exception as exc:
             log.exception("job %s failed in its conversation worker", job_id)
             self.svc.repo.set_status(job_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            observed_status(job_id, "failed", type(exc).__name__)
             self._publish(refuse(job_id, f"{job_id} stopped on an internal error "
                                          f"({type(exc).__name__}): /status {job_id}"))
 
@@ -375,6 +420,16 @@ class Conversation:
             self._publish(out)
 
     def _publish(self, event: OutEvent) -> None:
+        """Deliver here, and to every other process through the bus."""
+        self._deliver(event)
+        self._bus.publish(event, self.origin)
+
+    def _on_remote(self, origin: str, event: OutEvent) -> None:
+        """An event from the bus: delivered here unless this conversation published it."""
+        if origin != self.origin:
+            self._deliver(event)
+
+    def _deliver(self, event: OutEvent) -> None:
         job_id = event.job_id or ""
         with self._lock:
             history = self._history.setdefault(job_id, [])

@@ -6,37 +6,28 @@ is ``"telegram:42"``; a web (or CLI) identity *is* the account, so ``web`` + ``"
 from another identity links the two, so both act as the same user: a job started in Telegram
 can be approved in Discord.
 
-Storage: a small JSON file under the data dir (``identity_links.json``), locked with ``flock``
-and replaced atomically, so bots in several processes on one machine share it; codes are kept
-as sha256 digests, never in clear. It stands in for ``identity_links`` / ``link_codes`` tables
-until they have an Alembic migration; the public methods stay the same when storage moves.
+Storage: the ``identity_links`` and ``link_codes`` tables (storage/identities.py), so every
+process of a deployment (web app, bots) shares them; codes are kept as sha256 digests only.
 
 ``may_review`` / ``check_review``: whether a user owns a job or reviews for its workspace.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
-import os
 import re
 import secrets
-import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from assistant.config import Settings
-from assistant.errors import AssistantError, ConfigError, InputError
+from assistant.errors import AssistantError, InputError
 from storage.db import Database
+from storage.identities import IdentityStore
 from storage.models import Job, Organization, OrganizationMember
 
 # Identities that authenticate against our own users table: the external id is the username.
@@ -101,34 +92,27 @@ class IdentityLinks:
     """Which internal user each channel identity acts as, and the one-time link codes."""
 
     def __init__(
-        self, path: Path, *, ttl_s: int = CODE_TTL_S, clock: Callable[[], float] = time.time
+        self, db: Database, *, ttl_s: int = CODE_TTL_S, clock: Callable[[], float] = time.time
     ) -> None:
-        self.path = path
+        self.store = IdentityStore(db)
         self.ttl_s = ttl_s
         self.clock = clock
-        self._lock = threading.Lock()
-
-    @classmethod
-    def for_settings(cls, settings: Settings) -> IdentityLinks:
-        return cls(settings.resolved_data_dir / "identity_links.json")
 
     # --- reading -----------------------------------------------------------------------------
 
     def username(self, channel: str, external_id: str) -> str:
         identity = check_identity(channel, external_id)
-        links = self._read().get("links", {})
-        return str(links.get(identity.key) or natural_username(identity))
+        linked = self.store.linked_user(identity.channel, identity.external_id)
+        return linked or natural_username(identity)
 
     def identities(self, username: str) -> list[Identity]:
         """Every identity acting as ``username``: its natural one and those linked to it."""
-        links: dict[str, str] = self._read().get("links", {})
-        found = [natural_identity(username)]
-        if links.get(found[0].key, username) != username:
-            found = []  # the natural identity was linked away to another user
-        for key, target in sorted(links.items()):
-            channel, _, external_id = key.partition(":")
+        natural = natural_identity(username)
+        moved_to = self.store.linked_user(natural.channel, natural.external_id)
+        found = [] if moved_to not in (None, username) else [natural]
+        for channel, external_id in self.store.linked_identities(username):
             identity = Identity(channel, external_id)
-            if target == username and identity not in found:
+            if identity not in found:
                 found.append(identity)
         return found
 
@@ -139,17 +123,9 @@ class IdentityLinks:
         identity = check_identity(channel, external_id)
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         now = self.clock()
-        with self._update() as data:
-            codes: dict[str, Any] = data.setdefault("codes", {})
-            for digest in [d for d, c in codes.items() if c["expires"] < now - self.ttl_s]:
-                del codes[digest]  # long expired: nobody needs to hear 'expired' any more
-            links = data.setdefault("links", {})
-            codes[_digest(code)] = {
-                "channel": identity.channel,
-                "external_id": identity.external_id,
-                "username": links.get(identity.key) or natural_username(identity),
-                "expires": now + self.ttl_s,
-            }
+        # codes long expired are purged: nobody needs to hear 'expired' about them any more
+        self.store.put_code(_digest(code), identity.channel, identity.external_id,
+                            _at(now + self.ttl_s), purge_expired_before=_at(now - self.ttl_s))
         return code
 
     def redeem(self, code: str, channel: str, external_id: str) -> LinkResult:
@@ -159,35 +135,26 @@ class IdentityLinks:
         Telegram identity to the web account; otherwise the redeemer joins the issuer's user.
         """
         redeemer = check_identity(channel, external_id)
-        with self._update() as data:
-            entry = data.setdefault("codes", {}).pop(_digest(code), None)
-            outcome = self._link(data.setdefault("links", {}), entry, redeemer)
-        if isinstance(outcome, str):
-            raise InputError(outcome)
-        return outcome
-
-    def _link(
-        self, links: dict[str, str], entry: dict[str, Any] | None, redeemer: Identity
-    ) -> LinkResult | str:
-        """Apply a code to ``links``: the result, or why not (one line)."""
+        entry = self.store.take_code(_digest(code))
         if entry is None:
-            return ("that link code is unknown or was already used: "
-                    "send /link in your other app for a new one")
-        if entry["expires"] < self.clock():
-            return (f"that link code has expired (codes last {self.ttl_s // 60} minutes): "
-                    "send /link in your other app for a new one")
-        issuer = Identity(entry["channel"], entry["external_id"])
-        issuer_user = links.get(issuer.key) or entry["username"]
-        redeemer_user = links.get(redeemer.key) or natural_username(redeemer)
+            raise InputError("that link code is unknown or was already used: "
+                             "send /link in your other app for a new one")
+        if entry.expires_at < _at(self.clock()):
+            raise InputError(f"that link code has expired (codes last {self.ttl_s // 60} "
+                             "minutes): send /link in your other app for a new one")
+        issuer = Identity(entry.channel, entry.external_id)
+        issuer_user = self.username(issuer.channel, issuer.external_id)
+        redeemer_user = self.username(redeemer.channel, redeemer.external_id)
         if issuer == redeemer or issuer_user == redeemer_user:
-            return "these accounts are already linked"
+            raise InputError("these accounts are already linked")
         if redeemer.channel in NATIVE_CHANNELS and issuer.channel in NATIVE_CHANNELS:
-            return "two web accounts cannot be linked; link chat apps to one web account"
+            raise InputError("two web accounts cannot be linked; link chat apps to one web "
+                             "account")
         if redeemer.channel in NATIVE_CHANNELS:
             moved, username = issuer, redeemer_user
         else:
             moved, username = redeemer, issuer_user
-        links[moved.key] = username
+        self.store.link(moved.channel, moved.external_id, username)
         return LinkResult(username, moved)
 
     def link(self, channel: str, external_id: str, code: str = "") -> str:
@@ -200,54 +167,9 @@ class IdentityLinks:
         return (f"Linked: your {result.linked.channel} account now acts as {result.username}, "
                 "so jobs and approvals are shared.")
 
-    # --- the file ----------------------------------------------------------------------------
 
-    def _read(self) -> dict[str, Any]:
-        with self._lock, self._flock(shared=True):
-            return self._load()
-
-    @contextmanager
-    def _update(self) -> Iterator[dict[str, Any]]:
-        """The file's content, written back atomically when the block succeeds."""
-        with self._lock, self._flock(shared=False):
-            data = self._load()
-            yield data
-            self._save(data)
-
-    @contextmanager
-    def _flock(self, *, shared: bool) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _load(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {"version": 1, "links": {}, "codes": {}}
-        except ValueError as exc:
-            raise ConfigError(f"the identity links file {self.path} is damaged: move it away "
-                              "and link accounts again", detail=repr(exc)) from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"the identity links file {self.path} is damaged: move it away")
-        return data
-
-    def _save(self, data: dict[str, Any]) -> None:
-        body = json.dumps(data, indent=2, sort_keys=True).encode("utf-8")
-        fd, tmp = tempfile.mkstemp(prefix=".identity-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(body)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 # --- who may act on a job ----------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import hashlib
 from uuid import UUID
 
 import pytest
+from sqlalchemy import select
 
 from assistant.errors import InputError
 from assistant.identity import (
@@ -16,7 +17,7 @@ from assistant.identity import (
     may_review,
 )
 from assistant.services import Services
-from storage.models import Organization, OrganizationMember
+from storage.models import LinkCode, Organization, OrganizationMember
 
 
 class Clock:
@@ -33,8 +34,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def links(tmp_path: Path, clock: Clock) -> IdentityLinks:
-    return IdentityLinks(tmp_path / "identity_links.json", clock=clock)
+def links(svc: Services, clock: Clock) -> IdentityLinks:
+    return IdentityLinks(svc.db, clock=clock)
 
 
 def test_unlinked_identities_act_as_themselves(links: IdentityLinks) -> None:
@@ -53,8 +54,8 @@ def test_a_code_links_two_chat_identities(links: IdentityLinks) -> None:
     assert links.username("discord", "777") == links.username("telegram", "42")
     assert set(links.identities("telegram:42")) == {
         Identity("telegram", "42"), Identity("discord", "777")}
-    # Another process (another instance on the same file) sees the link.
-    again = IdentityLinks(links.path)
+    # Another process (another instance on the same database) sees the link.
+    again = IdentityLinks(links.store._db)
     assert again.username("discord", "777") == "telegram:42"
 
 
@@ -109,9 +110,19 @@ def test_nonsense_links_are_refused(links: IdentityLinks) -> None:
         links.username("Tele gram", "42")
 
 
-def test_the_file_keeps_digests_not_codes(links: IdentityLinks) -> None:
+def test_the_database_keeps_digests_not_codes(links: IdentityLinks, svc: Services) -> None:
     code = links.issue_code("telegram", "42")
-    assert code not in links.path.read_text(encoding="utf-8")
+    with svc.db.session() as s:
+        rows = s.execute(select(LinkCode.code_sha256, LinkCode.channel)).all()
+    assert rows == [(hashlib.sha256(code.encode()).hexdigest(), "telegram")]
+
+
+def test_two_redeemers_of_one_code_cannot_both_link(links: IdentityLinks) -> None:
+    code = links.issue_code("telegram", "42")
+    links.redeem(code, "discord", "777")
+    with pytest.raises(InputError, match="already used"):
+        links.redeem(code, "discord", "888")
+    assert links.username("discord", "888") == "discord:888"
 
 
 def test_owner_and_workspace_reviewers_may_review(svc: Services) -> None:
