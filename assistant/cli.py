@@ -24,6 +24,7 @@ from assistant.observability import configure_logging
 from assistant.preflight import check_services
 from assistant.runner import Event, JobRunner, Outcome
 from assistant.services import Services
+from storage.errors import StorageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="AgenticAI Lab: turn a topic into researched, reviewed, published content.")
@@ -49,6 +50,9 @@ def main() -> None:
     except AssistantError as exc:
         err.print(f"[bold red]error:[/] {exc.user_message}")
         raise SystemExit(exc.exit_code) from None
+    except StorageError as exc:  # database down, disk full, ...: already one line
+        err.print(f"[bold red]error:[/] {exc}")
+        raise SystemExit(1) from None
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
         raise SystemExit(130) from None

@@ -99,6 +99,7 @@ class JobRunner:
     ) -> Outcome:
         """Continue a job: answer its pending review, or re-run the step that failed.
         Raises JobStateError ("job is busy") while another process runs the job."""
+        self._job(job_id)  # an unknown job is JobNotFound, before any lease is asked for
         with self.leases.hold(job_id):
             return self._resume(job_id, decision, on_event)
 

@@ -14,6 +14,7 @@ extra database tables are needed and a Redis restart loses nothing that matters.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -74,7 +75,7 @@ def start_thread_worker(
     *, hostname: str | None = None,
 ) -> Any:
     """A Celery worker on a thread of this process (a thread pool, no signal handlers);
-    returns the WorkController once it consumes. ``controller.stop()`` ends it."""
+    returns the WorkController once it consumes; :func:`stop_thread_worker` ends it."""
     from celery.worker import WorkController
 
     ready = threading.Event()
@@ -97,6 +98,24 @@ def start_thread_worker(
         raise ConfigError("the in-process media worker did not start within 30 s")
     controller.thread = thread
     return controller
+
+
+def stop_thread_worker(controller: Any, timeout_s: float = 15.0) -> None:
+    """End a worker started by :func:`start_thread_worker`.
+
+    On a network broker the stop must happen on the worker's own thread: an AMQP connection
+    belongs to the thread that drains it, and cancelling its consumer from another thread
+    blocks until the broker times the connection out (minutes). So ask the worker to shut
+    down through the broker's control channel, and stop it directly only if that fails.
+    """
+    app, thread = controller.app, controller.thread
+    if not str(app.conf.broker_url).startswith("memory://"):
+        with contextlib.suppress(Exception):
+            app.control.shutdown(destination=[controller.hostname])
+        thread.join(timeout_s)
+    if thread.is_alive():
+        controller.stop()
+        thread.join(timeout_s)
 
 
 def ensure_worker(settings: Settings) -> None:

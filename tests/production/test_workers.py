@@ -28,7 +28,13 @@ from assistant.errors import ConfigError, JobStateError, StepError
 from assistant.lease import JobLeases, dead_holder
 from assistant.tools import tasks
 from assistant.tools.tasks import TaskSpec, run_task, task_dir
-from assistant.workers import celery_app, measure_round_trip, run_worker, start_thread_worker
+from assistant.workers import (
+    celery_app,
+    measure_round_trip,
+    run_worker,
+    start_thread_worker,
+    stop_thread_worker,
+)
 from media import worker as media_worker
 from media.worker import queue_for
 from storage.db import Database
@@ -61,8 +67,7 @@ def broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     controller = start_thread_worker(celery_app(settings), ["gpu", "cpu"], 1,
                                      hostname=f"suite-{name}@test")
     yield name
-    controller.stop()
-    controller.thread.join(timeout=15)
+    stop_thread_worker(controller)
 
 
 @pytest.fixture
