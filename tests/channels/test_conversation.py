@@ -3,7 +3,6 @@ only the chat model's replies are scripted. Background jobs are awaited with ``w
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from uuid import UUID
 
@@ -14,6 +13,7 @@ from assistant.channels.commands import CLARIFY_QUESTION
 from assistant.conversation import Conversation
 from assistant.runner import JobRunner
 from storage.models import Organization, OrganizationMember
+from tests.channels.inbox import Inbox
 from tests.fakes import FRAMING, scripted
 
 TG = ChannelUser("telegram", "42", "Ada")
@@ -22,21 +22,6 @@ EVE = ChannelUser("telegram", "666", "Eve")
 REQUEST = "make a 45-second casual short about tides for TikTok"
 BLOG = "write a blog post about how tides work"  # no media steps: faster to the end
 WAIT_S = 120
-
-
-class Inbox:
-    """A channel's subscriber: what it was sent, and to whom."""
-
-    def __init__(self) -> None:
-        self.got: list[tuple[ChannelUser, OutEvent]] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, user: ChannelUser, event: OutEvent) -> None:
-        with self.lock:
-            self.got.append((user, event))
-
-    def kinds(self, job_id: str) -> list[str]:
-        return [e.kind for _, e in self.got if e.job_id == job_id]
 
 
 def one(events: list[OutEvent], kind: str = "text") -> OutEvent:

@@ -31,6 +31,7 @@ from assistant.ratelimit import (
 from assistant.redis_client import forget, redis_for
 from assistant.runner import JobRunner
 from assistant.services import Services
+from tests.channels.inbox import Inbox
 from tests.conftest import SAMPLE_KB
 from tests.fakes import FRAMING, scripted
 
@@ -197,20 +198,6 @@ def test_a_listener_gets_what_others_publish(redis_url: str) -> None:
 
 def test_without_redis_the_bus_is_local(tmp_path: Path) -> None:
     assert isinstance(make_bus(_settings(tmp_path)), LocalBus)
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.got: list[tuple[ChannelUser, OutEvent]] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, user: ChannelUser, event: OutEvent) -> None:
-        with self.lock:
-            self.got.append((user, event))
-
-    def of(self, job_id: str) -> list[OutEvent]:
-        with self.lock:
-            return [e for _, e in self.got if e.job_id == job_id]
 
 
 @pytest.mark.slow

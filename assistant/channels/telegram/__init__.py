@@ -63,6 +63,11 @@ def _redact(text: str, token: str) -> str:
     return text.replace(token, "<token>")
 
 
+def _rejected_token() -> ConfigError:
+    return ConfigError("Telegram rejected ASSISTANT_TELEGRAM_TOKEN: check it with @BotFather",
+                       detail="getMe: 401 Unauthorized")
+
+
 async def check_telegram(token: str, request: BaseRequest | None = None) -> str:
     """Preflight: the bot's @username from getMe; a ConfigError (one line) when Telegram
     cannot be reached or rejects the token."""
@@ -70,8 +75,7 @@ async def check_telegram(token: str, request: BaseRequest | None = None) -> str:
         async with Bot(token, request=request) as bot:
             return bot.username
     except InvalidToken:
-        raise ConfigError("Telegram rejected ASSISTANT_TELEGRAM_TOKEN: check it with "
-                          "@BotFather", detail="getMe: 401 Unauthorized") from None
+        raise _rejected_token() from None
     except NetworkError as exc:
         raise ConfigError("cannot reach Telegram (api.telegram.org): is this machine online?",
                           detail=_redact(str(exc), token)) from None
@@ -93,8 +97,7 @@ def run_bot(settings: Settings) -> int:
         log.info("Telegram bot @%s polling (data in %s)", name, settings.resolved_data_dir)
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:
-        raise ConfigError("Telegram rejected ASSISTANT_TELEGRAM_TOKEN: check it with "
-                          "@BotFather", detail="getMe: 401 Unauthorized") from None
+        raise _rejected_token() from None
     except NetworkError as exc:
         raise ConfigError("lost Telegram (api.telegram.org) while starting: try again",
                           detail=_redact(str(exc), token)) from None
