@@ -193,13 +193,13 @@ def approval(page: Any, title: str) -> Any:
     return button
 
 
-def press(page: Any, button: Any, expected: str) -> None:
+def press(page: Any, button: Any, expected: str, timeout_ms: int = 60_000) -> None:
     """Click ``button`` and wait for ``expected`` to appear, as a person would: on a loaded
     machine a click can land while the message is still being laid out (the button moves
     under the pointer) and do nothing; a person then clicks again. A second click of a
     decided review is harmless (it is refused as already decided), so pressing twice
     cannot make the test pass wrongly; a review that never answers still fails it."""
-    button.scroll_into_view_if_needed()
+    settled(page, button.scroll_into_view_if_needed)
     page.wait_for_timeout(500)  # let the message finish laying out
     button.click()
     answer = page.get_by_text(expected).first
@@ -208,7 +208,22 @@ def press(page: Any, button: Any, expected: str) -> None:
     except AssertionError:
         if button.is_visible():
             button.click()
-        sync_api.expect(answer).to_be_visible(timeout=60_000)
+        sync_api.expect(answer).to_be_visible(timeout=timeout_ms)
+
+
+def settled(page: Any, action: Any, tries: int = 5) -> None:
+    """Run a locator ``action`` that can meet a stale element: the server re-renders a
+    live step's message on every progress update, so an element found a moment ago may
+    be replaced ("not attached to the DOM") before the action lands. Each try finds the
+    element again; the last failure is raised."""
+    for attempt in range(tries):
+        try:
+            action()
+            return
+        except sync_api.Error as exc:
+            if "not attached" not in str(exc) or attempt == tries - 1:
+                raise
+            page.wait_for_timeout(300)
 
 
 def job_id_on(page: Any) -> str:
@@ -238,17 +253,17 @@ def test_short_is_made_reviewed_and_published_in_the_browser(server: Server,
     assert moving, page.progress
     step = page.get_by_role("button", name=re.compile(rf"Us(ing|ed) {moving[0][0]}")).last
     sync_api.expect(step).to_be_visible()
-    step.scroll_into_view_if_needed()
+    settled(page, step.scroll_into_view_if_needed)
     if not page.get_by_text(re.compile(r"\d+%")).last.is_visible():
-        step.click()  # open it to show its bar
+        settled(page, step.click)  # open it to show its bar
     page.wait_for_timeout(500)
-    page.get_by_text(re.compile(r"\d+%")).last.scroll_into_view_if_needed()
+    settled(page, page.get_by_text(re.compile(r"\d+%")).last.scroll_into_view_if_needed)
     shot(page, "04-progress")
 
     approve = approval(page, "Review the final cut")
     video = page.locator("video").last
     sync_api.expect(video).to_be_attached()
-    video.scroll_into_view_if_needed()
+    settled(page, video.scroll_into_view_if_needed)
     played = video.evaluate("""async (v) => {
         v.muted = true;
         try { await v.play(); } catch (e) { return {error: String(e)}; }
@@ -277,10 +292,9 @@ def test_short_is_made_reviewed_and_published_in_the_browser(server: Server,
     forged = page.request.get(played["src"].replace("/media/", "/media/0000000000000000"))
     assert forged.status == 404
 
-    approve.click()
+    press(page, approve, f"{job_id} is published.", timeout_ms=STEP_MS)
     published = page.get_by_text(f"{job_id} is published.")
-    sync_api.expect(published).to_be_visible(timeout=STEP_MS)
-    published.scroll_into_view_if_needed()
+    settled(page, published.scroll_into_view_if_needed)
     page.wait_for_timeout(1000)  # let the collapsing steps settle
     shot(page, "06-published")
     assert page.elsewhere == []
@@ -304,9 +318,8 @@ def test_pending_approval_survives_a_server_restart(server: Server, browser: Any
     shot(page, "07-restart-pending-approval")
     press(page, approve, f"Approved {job_id} (review_script)")
 
-    approval(page, "Review the final cut").click()
-    sync_api.expect(page.get_by_text(f"{job_id} is published.")).to_be_visible(
-        timeout=STEP_MS)
+    press(page, approval(page, "Review the final cut"), f"{job_id} is published.",
+          timeout_ms=STEP_MS)
     shot(page, "08-restart-published")
 
     # the conversation before the restart is in the history and opens again
