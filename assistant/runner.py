@@ -17,7 +17,7 @@ from typing import Any
 from langgraph.types import Command
 
 from assistant.errors import AssistantError, JobNotFound, JobStateError
-from assistant.graph.build import build_graph
+from assistant.graph.build import STEP_DONE, build_graph
 from assistant.graph.checkpoint import close_checkpointer, make_checkpointer
 from assistant.graph.state import Brief, PipelineState, ReviewDecision
 from assistant.lease import JobLeases
@@ -153,31 +153,25 @@ class JobRunner:
         repo.set_status(job_id, "processing")
         observed_status(job_id, "processing")
         try:
-            for mode, chunk in self.graph.stream(
-                graph_input, self._config(job_id), stream_mode=["updates", "custom"],
-                durability="sync",
-            ):
-                if mode == "custom" and isinstance(chunk, dict):
+            # Only the nodes' own events ("custom"): progress, and each step's end with its
+            # duration (see graph.build.tracked). The "updates" stream would add a state
+            # diff per step that nothing here reads.
+            for chunk in self.graph.stream(graph_input, self._config(job_id),
+                                           stream_mode="custom", durability="sync"):
+                if not isinstance(chunk, dict):
+                    continue
+                if chunk.get("type") == STEP_DONE:
+                    emit(Event("step", job_id, chunk["step"], "done",
+                               data={"seconds": chunk.get("seconds")}))
+                else:
                     emit(Event("progress", job_id, chunk.get("step", ""),
                                chunk.get("message", ""), chunk.get("percent"), chunk))
-                elif mode == "updates" and isinstance(chunk, dict):
-                    for step in chunk:
-                        if step != "__interrupt__":
-                            emit(Event("step", job_id, step, "done",
-                                       data={"seconds": self._step_seconds(job_id, step)}))
         except AssistantError as exc:
             repo.set_status(job_id, "failed", error=exc.user_message)
             observed_status(job_id, "failed", exc.user_message)
             emit(Event("error", job_id, getattr(exc, "step", ""), exc.user_message))
             return Outcome(job_id, "failed", error=exc.user_message)
         return self._settle(job_id, emit)
-
-    def _step_seconds(self, job_id: str, step: str) -> float | None:
-        """How long the step's latest run took, as recorded by the tracked node."""
-        rows = [s for s in self.svc.repo.list_steps(job_id) if s.name == step]
-        if not rows or rows[-1].duration_ms is None:
-            return None
-        return rows[-1].duration_ms / 1000
 
     def _settle(self, job_id: str, emit: EventSink) -> Outcome:
         review = self.pending_review(job_id)

@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage._base import as_uuid
+from storage.db import Database
 from storage.errors import ConflictError, NotFoundError
 from storage.models import (
     CONTENT_TYPES,
@@ -39,11 +40,20 @@ class JobRepository(OutcomesMixin):
     Approvals and publications come from :class:`~storage.outcomes.OutcomesMixin`.
     """
 
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        # username -> profile id. Profiles are never deleted or renamed, so an id once read
+        # stays true; every chat turn needs it, and a query each time is most of a turn.
+        self._user_ids: dict[str, str] = {}
+
     # --- users ---------------------------------------------------------------------------------
     def ensure_user(self, username: str) -> str:
         """The id of the profile named ``username``, created on first use."""
         if not username or len(username) > 100:
             raise ValueError(f"invalid username {username!r}")
+        known = self._user_ids.get(username)
+        if known is not None:
+            return known
 
         def get(s: Session) -> str | None:
             found = s.scalar(select(Profile.id).where(Profile.username == username))
@@ -58,7 +68,9 @@ class JobRepository(OutcomesMixin):
             s.flush()
             return str(profile.id)
 
-        return self._insert_or_get(insert, get)
+        user_id = self._insert_or_get(insert, get)
+        self._user_ids[username] = user_id
+        return user_id
 
     # --- jobs ----------------------------------------------------------------------------------
     def create_job(

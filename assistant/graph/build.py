@@ -22,6 +22,7 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
 
 from assistant.errors import AssistantError, StepError, StorageFullError
+from assistant.graph import progress
 from assistant.graph.nodes import (
     assemble,
     brief,
@@ -41,6 +42,8 @@ from storage.errors import DiskFullError
 log = logging.getLogger(__name__)
 
 NodeFn = Callable[[PipelineState, Services], dict[str, object]]
+
+STEP_DONE = "step_done"  # the custom-stream event a step sends when it has finished
 
 # The steps that make media for a format, in order, between script approval and QA.
 MEDIA_STEPS: dict[Format, list[str]] = {
@@ -112,6 +115,7 @@ def tracked(name: str, fn: NodeFn, svc: Services) -> Callable[[PipelineState], d
         svc.repo.finish_step(step_id, {"seconds": seconds})
         log.info("step %s of %s done in %.3f s", name, job_id, seconds,
                  extra={"job_id": job_id, "step": name, "seconds": seconds})
+        progress.emit_event({"type": STEP_DONE, "step": name, "seconds": seconds})
         return update
 
     node.__name__ = name

@@ -12,7 +12,12 @@ log = logging.getLogger(__name__)
 
 def emit(step: str, message: str, percent: float | None = None, **extra: Any) -> None:
     """Tell whoever is watching how far ``step`` has got. A no-op outside a graph run."""
-    event = {"type": "progress", "step": step, "message": message, "percent": percent, **extra}
+    emit_event({"type": "progress", "step": step, "message": message, "percent": percent,
+                **extra})
+
+
+def emit_event(event: dict[str, Any]) -> None:
+    """Stream ``event`` to the runner (stream_mode "custom"); logged outside a graph run."""
     try:
         writer = get_stream_writer()
     except RuntimeError:  # called outside a graph run (a node tested alone)
