@@ -7,6 +7,7 @@ Environment variables use the prefix ``ASSISTANT_``; a ``.env`` file is read too
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -108,6 +109,11 @@ class Settings(BaseSettings):
         None, description="Celery broker (redis://... or amqp://guest:guest@host:5672//); "
         "default: redis_url, else media tasks run in-process (memory transport).")
     worker_concurrency: int = Field(1, description="Tasks one worker process runs at once.")
+    job_concurrency: int = Field(
+        default_factory=lambda: os.cpu_count() or 2, ge=1,
+        description="Jobs one app process drives at once (default: its CPUs); more wait "
+        "their turn, so a busy pipeline cannot starve the chat. A job waiting for review, a "
+        "media worker or a model server holds no slot.")
     task_retries: int = Field(3, description="Retries (with backoff) of a transient task error.")
     task_timeout_s: float = Field(1800.0, description="Longest a step waits for its task.")
     db_pool_size: int = Field(5, description="PostgreSQL connections kept per process.")

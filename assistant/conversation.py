@@ -8,9 +8,11 @@ reach the callbacks registered with :meth:`Conversation.subscribe`. Methods are 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable, Collection, Iterable
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +37,7 @@ from assistant.identity import IdentityLinks, check_review
 from assistant.ratelimit import RateLimited, RateLimiter, make_rate_limiter
 from assistant.runner import FINISHED, Event, JobRunner, Outcome, observed_status
 from assistant.services import Services
+from assistant.slots import JobSlots
 from storage.errors import StorageError
 from storage.records import JobRecord
 
@@ -45,6 +48,7 @@ log = logging.getLogger(__name__)
 
 ACTIVE = ("pending", "processing", "review", "failed")
 HISTORY_LIMIT = 500
+IDENTITY_TTL_S = 5.0  # how long a job owner's linked identities are reused for its events
 Work = Callable[[Callable[[Event], None]], Outcome]
 _CHARGED: ContextVar[bool] = ContextVar("conversation_rate_charged", default=False)
 
@@ -65,12 +69,16 @@ class Conversation:
         self.identities = identities or IdentityLinks(svc.db)
         self._lock = threading.RLock()
         self._threads: dict[str, threading.Thread] = {}
+        self._slots = JobSlots(svc.settings.job_concurrency)
         self._cancelled: set[str] = set()
         self._watchers: dict[str, set[ChannelUser]] = {}
         self._subscribers: list[tuple[ChannelUser | str, Callback]] = []
         self._clarify: dict[ChannelUser, cmd.RequestParse] = {}
         self._confirm: dict[ChannelUser, tuple[str, str]] = {}
         self._history: dict[str, list[OutEvent]] = {}
+        self._owners: dict[str, str] = {}
+        self._identities: dict[str, tuple[float, frozenset[ChannelUser]]] = {}
+        self._usernames: dict[ChannelUser, tuple[float, str]] = {}
         self._unlisten = self._bus.listen(self._on_remote)
 
     # --- what channels call ----------------------------------------------------------------
@@ -110,8 +118,17 @@ class Conversation:
             self._kb().add(paths)))])
 
     def username(self, user: ChannelUser) -> str:
-        """The internal user this identity acts as."""
-        return self.identities.username(user.channel, user.external_id)
+        """The internal user this identity acts as (read again after IDENTITY_TTL_S: every
+        turn needs it, and a link made in another process shows here within that time)."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._usernames.get(user)
+        if cached is not None and now - cached[0] < IDENTITY_TTL_S:
+            return cached[1]
+        name = self.identities.username(user.channel, user.external_id)
+        with self._lock:
+            self._usernames[user] = (now, name)
+        return name
 
     def pending_approvals(self, user: ChannelUser) -> list[OutEvent]:
         """The approval requests waiting for this user: to show again after a restart."""
@@ -234,8 +251,11 @@ class Conversation:
         if name == "kb":
             return [say(None, cmd.format_sources(self._kb().sources()))]
         if name == "link":
-            return [say(None, self.identities.link(user.channel, user.external_id,
-                                                   command.text))]
+            linked = self.identities.link(user.channel, user.external_id, command.text)
+            with self._lock:  # a new link acts, and gets the owner's events, at once
+                self._identities.clear()
+                self._usernames.clear()
+            return [say(None, linked)]
         raise InputError(f"unknown command /{name}: /help lists the commands")
 
     def _pick(self, username: str, statuses: Collection[str], verb: str) -> str:
@@ -348,9 +368,10 @@ class Conversation:
         if action == "revise" and not notes.strip():
             raise InputError(f"say what should change: /revise {job_id} NOTES")
         username = self.username(user)
-        if self.job(job_id).status == "review":  # a worker that just asked may still be exiting
+        job = self.job(job_id)
+        self.check_reviewer(username, job)
+        if job.status == "review":  # a worker that just asked may still be exiting
             self.wait(job_id, 2.0)
-        self.check_reviewer(username, self.job(job_id))
         with self._lock:  # one decision per review, even when two channels press at once
             job = self.job(job_id)
             review = None if job.status in FINISHED else self.runner.pending_review(job_id)
@@ -390,9 +411,10 @@ class Conversation:
 
     def _work(self, job_id: str, work: Work) -> None:
         try:
-            self.svc.chat()
-            self._kb()
-            work(lambda event: self._on_event(job_id, event))
+            with self._slot(job_id):
+                self.svc.chat()
+                self._kb()
+                work(lambda event: self._on_event(job_id, event))
         except _Cancelled:
             self.svc.repo.set_status(job_id, "cancelled")
             self._publish(say(job_id, f"{job_id} cancelled."))
@@ -406,6 +428,20 @@ class Conversation:
             observed_status(job_id, "failed", type(exc).__name__)
             self._publish(refuse(job_id, f"{job_id} stopped on an internal error "
                                          f"({type(exc).__name__}): /status {job_id}"))
+
+    @contextlib.contextmanager
+    def _slot(self, job_id: str) -> Iterator[None]:
+        """One of the process's job slots (see :mod:`assistant.slots`); the owner is told
+        when the job has to wait for one."""
+        def queued() -> None:
+            self._publish(say(job_id, f"{job_id} is queued: {self._slots.size} jobs are "
+                                      "running here; it starts as soon as one stops."))
+
+        with self._slots.hold(queued):
+            with self._lock:
+                if job_id in self._cancelled:  # cancelled while it waited
+                    raise _Cancelled(job_id)
+            yield
 
     def _on_event(self, job_id: str, event: Event) -> None:
         with self._lock:
@@ -447,8 +483,33 @@ class Conversation:
 
     def _recipients(self, job_id: str, watchers: set[ChannelUser]) -> list[ChannelUser]:
         """The job owner's identities, and whoever started or decided the job here."""
-        job = self.svc.repo.get_job(job_id)
-        owner = str(job.input_data.get("user") or "") if job else ""
-        owned = {ChannelUser(i.channel, i.external_id)
-                 for i in (self.identities.identities(owner) if owner else [])}
+        owned = self._owned_identities(self._owner(job_id))
         return sorted(watchers | owned, key=lambda u: (u.channel, u.external_id))
+
+    def _owner(self, job_id: str) -> str:
+        """A job's owner (it never changes: looked up once per job, not once per event)."""
+        with self._lock:
+            owner = self._owners.get(job_id)
+        if owner is None:
+            job = self.svc.repo.get_job(job_id) if job_id else None
+            owner = str(job.input_data.get("user") or "") if job else ""
+            if job is not None:
+                with self._lock:
+                    self._owners[job_id] = owner
+        return owner
+
+    def _owned_identities(self, owner: str) -> frozenset[ChannelUser]:
+        """The owner's linked identities, read again after IDENTITY_TTL_S: a job sends
+        several events a second while it runs, and links change rarely."""
+        if not owner:
+            return frozenset()
+        now = time.monotonic()
+        with self._lock:
+            cached = self._identities.get(owner)
+        if cached is not None and now - cached[0] < IDENTITY_TTL_S:
+            return cached[1]
+        owned = frozenset(ChannelUser(i.channel, i.external_id)
+                          for i in self.identities.identities(owner))
+        with self._lock:
+            self._identities[owner] = (now, owned)
+        return owned

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -22,12 +23,15 @@ from pydantic import BaseModel, ValidationError
 from assistant.config import Settings
 from assistant.errors import ConfigError, ModelOutputError
 from assistant.observability import count_tokens
+from assistant.slots import waiting_elsewhere
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
 
 # How a backend can be made to answer in JSON that fits a schema.
+REMOTE_PROVIDERS = frozenset({"ollama", "openai", "anthropic"})
+
 StructuredMode = Literal["llamacpp_schema", "openai_json_schema", "ollama_format", "prompt"]
 
 
@@ -44,6 +48,11 @@ class ChatModel:
     @property
     def label(self) -> str:
         return f"{self.provider}:{self.name}"
+
+    @property
+    def remote(self) -> bool:
+        """Whether it answers from another process (a server), not on this CPU."""
+        return self.provider in REMOTE_PROVIDERS
 
 
 def _embedded(settings: Settings) -> ChatModel:
@@ -196,7 +205,8 @@ def structured(
         conversation.insert(0, SystemMessage(_schema_instruction(schema)))
     problem = ""
     for attempt in range(retries + 1):
-        reply = runnable.invoke(conversation)
+        with waiting_elsewhere() if chat.remote else nullcontext():
+            reply = runnable.invoke(conversation)
         _count_usage(chat, reply)
         text = reply.content if isinstance(reply.content, str) else str(reply.content)
         try:

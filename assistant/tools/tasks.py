@@ -27,6 +27,7 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.errors import StepError
+from assistant.slots import waiting_elsewhere
 from assistant.workers import broker_url, celery_app, ensure_worker, safe
 from media.taskdir import TaskDir, is_alive, task_key
 from media.worker import queue_for
@@ -73,7 +74,8 @@ def run_task(
         log.info("%s/%s: %s already done (%s)", job_id, step, spec.task, tdir.key)
         return done
     ensure_worker(settings)
-    return _Wait(settings, step, spec, tdir, progress or (lambda _f, _m: None)).run()
+    with waiting_elsewhere():  # the job's slot is free for others while a worker works
+        return _Wait(settings, step, spec, tdir, progress or (lambda _f, _m: None)).run()
 
 
 class _Wait:

@@ -12,6 +12,7 @@ from assistant.channels import ChannelUser, OutEvent
 from assistant.channels.commands import CLARIFY_QUESTION
 from assistant.conversation import Conversation
 from assistant.runner import JobRunner
+from assistant.services import Services
 from storage.models import Organization, OrganizationMember
 from tests.channels.inbox import Inbox
 from tests.fakes import FRAMING, scripted
@@ -234,4 +235,34 @@ def test_a_restart_shows_the_pending_approval_again(conv: Conversation) -> None:
         assert fresh.wait(job_id, WAIT_S)
         assert approvals(fresh, job_id)[-1].stage == "review_final"
     finally:
+        runner.close()
+
+
+def test_jobs_beyond_the_concurrency_wait_their_turn(tides_kb: Services) -> None:
+    """One slot: the second job is told it is queued and starts only when the first one
+    stops to wait for its review; both then run to their reviews."""
+    tides_kb.settings.job_concurrency = 1
+    tides_kb.set_chat(scripted(FRAMING))
+    runner = JobRunner(tides_kb)
+    conv = Conversation(tides_kb, runner)
+    inbox = Inbox()
+    conv.subscribe(TG, inbox)
+    try:
+        first = one(conv.handle(TG, "/new how tides work --format blog")).job_id
+        second = one(conv.handle(TG, "/new spring tides --format blog")).job_id
+        assert first and second
+        for job_id in (first, second):
+            assert conv.wait(job_id, WAIT_S)
+            assert approvals(conv, job_id)[-1].stage == "review_script"
+        order = [(e.job_id, e.kind, e.text) for _, e in inbox.got]
+        queued = [i for i, (j, _, text) in enumerate(order) if j == second and "queued" in text]
+        assert len(queued) == 1, order
+        first_review = next(i for i, (j, kind, _) in enumerate(order)
+                            if j == first and kind == "approval_request")
+        second_work = [i for i, (j, kind, _) in enumerate(order)
+                       if j == second and kind == "progress"]
+        assert second_work and min(second_work) > first_review, order
+        assert all("queued" not in text for j, _, text in order if j == first)
+    finally:
+        conv.close()
         runner.close()
