@@ -218,4 +218,7 @@ def prepare_long_running(settings: Settings) -> None:
     check_services(settings)
     from assistant.observability import serve_metrics
 
-    serve_metrics(settings)
+    if serve_metrics(settings) is not None:
+        from assistant.workers import watch_queue_depths
+
+        watch_queue_depths(settings)

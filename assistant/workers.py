@@ -198,3 +198,52 @@ def measure_round_trip(
         if i:
             times.append(time.perf_counter() - started)
     return times
+
+
+def queue_depths(settings: Settings, timeout_s: float = 2.0) -> dict[str, int]:
+    """Messages waiting in each media queue of the configured broker (Redis or RabbitMQ:
+    a passive queue declaration counts them without changing anything). Empty when no
+    broker is configured (in-process, nothing queues) or the broker cannot be reached."""
+    if broker_url(settings) is None:
+        return {}
+    depths: dict[str, int] = {}
+    try:
+        with celery_app(settings).connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1, timeout=timeout_s)
+            channel = conn.default_channel
+            for queue in QUEUES:
+                try:
+                    depths[queue] = int(channel.queue_declare(
+                        queue=queue, passive=True).message_count)
+                except Exception:  # not declared yet (Redis: empty), so nothing waits
+                    depths[queue] = 0
+                    channel = conn.channel()  # RabbitMQ closed the one that failed
+    except Exception as exc:  # a scrape must not fail because the broker is down
+        log.warning("could not read the queue depths from %s: %s",
+                    safe(broker_url(settings) or ""), exc)
+        return {}
+    return depths
+
+
+def watch_queue_depths(settings: Settings, every_s: float = 15.0) -> threading.Thread | None:
+    """Keep the ``assistant_queue_depth`` gauge up to date from the broker (a daemon
+    thread, once per process); None when no broker is configured."""
+    from assistant.observability import set_queue_depth
+
+    key = ("queue-depths", broker_url(settings))
+    if key[1] is None:
+        return None
+    with _lock:
+        if key in _threads:
+            return _threads[key]
+
+        def watch() -> None:
+            while True:
+                for queue, depth in queue_depths(settings).items():
+                    set_queue_depth(queue, depth)
+                time.sleep(every_s)
+
+        thread = threading.Thread(target=watch, daemon=True, name="queue-depths")
+        _threads[key] = thread
+        thread.start()
+    return thread

@@ -6,6 +6,7 @@ import json
 import logging
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -207,3 +208,64 @@ def test_long_running_processes_serve_metrics_when_a_port_is_set(tmp_path: Any) 
     url = f"http://127.0.0.1:{server.server_port}/metrics"
     with urllib.request.urlopen(url, timeout=5) as response:
         assert 'assistant_jobs_total{status="review"}' in response.read().decode()
+
+
+@pytest.mark.parametrize("broker", ["redis", "amqp"])
+def test_queue_depth_is_read_from_the_real_broker(broker: str, tmp_path: Path) -> None:
+    """Tasks sent while no worker consumes wait in the broker's queue; the gauge's reading
+    counts them, per queue."""
+    from assistant.workers import celery_app, queue_depths
+    from tests.production.worker_helpers import reset_broker, settings_for
+
+    settings = settings_for(tmp_path, broker)
+    reset_broker(settings)
+    app = celery_app(settings)
+    try:
+        for _ in range(3):
+            app.send_task("media.ping", args=[0.0], queue="cpu")
+        app.send_task("media.ping", args=[0.0], queue="gpu")
+        assert queue_depths(settings) == {"gpu": 1, "cpu": 3}
+    finally:
+        reset_broker(settings)
+    assert queue_depths(settings) == {"gpu": 0, "cpu": 0}
+
+
+def test_queue_depth_is_empty_in_process_and_when_the_broker_is_down(tmp_path: Path) -> None:
+    from assistant.workers import queue_depths
+
+    assert queue_depths(Settings(_env_file=None, data_dir=tmp_path)) == {}
+    down = Settings(_env_file=None, data_dir=tmp_path, broker_url="redis://127.0.0.1:1/0")
+    assert queue_depths(down, timeout_s=0.5) == {}
+
+
+def test_jobs_waiting_for_a_slot_are_a_queue_depth() -> None:
+    import threading
+
+    from assistant.slots import JobSlots
+
+    def depth() -> float:
+        return REGISTRY.get_sample_value("assistant_queue_depth", {"queue": "jobs"}) or 0.0
+
+    slots = JobSlots(1)
+    holding, release, queued = threading.Event(), threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with slots.hold():
+            holding.set()
+            release.wait(10)
+
+    def waiter() -> None:
+        with slots.hold(queued.set):
+            pass
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert holding.wait(10)
+    second = threading.Thread(target=waiter)
+    second.start()
+    assert queued.wait(10)
+    assert depth() == 1.0
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert depth() == 0.0
