@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import random
 import resource
 import subprocess
 import sys
@@ -184,10 +185,30 @@ def is_end(event: OutEvent) -> bool:
         event.text.endswith("is published.") or " ended: " in event.text))
 
 
+@dataclass
+class Pace:
+    """How people arrive and answer: ``ramp_s`` spreads the first messages evenly over that
+    many seconds (0: every conversation sends its request at the same instant, a thundering
+    herd); ``think_s`` is a person's mean pause before pressing a review button
+    (exponentially distributed; 0: at once)."""
+
+    ramp_s: float = 0.0
+    think_s: float = 0.0
+
+    def arrival(self, index: int, count: int) -> float:
+        return self.ramp_s * index / max(1, count)
+
+    def think(self, rng: random.Random) -> float:
+        return rng.expovariate(1 / self.think_s) if self.think_s > 0 else 0.0
+
+
 def converse(conv: Conversation, waiter: Waiter, recorder: Recorder, index: int,
              deadline: float, results: dict[int, str],
-             jobs: dict[int, tuple[ChannelUser, str]]) -> None:
+             jobs: dict[int, tuple[ChannelUser, str]], pace: Pace = Pace(),
+             delay_s: float = 0.0) -> None:
     user = ChannelUser("telegram", f"load{index}")
+    rng = random.Random(index)
+    time.sleep(delay_s)
 
     def turn(act: Callable[[], list[OutEvent]]) -> list[OutEvent]:
         started, cpu = time.perf_counter(), time.thread_time()
@@ -210,6 +231,7 @@ def converse(conv: Conversation, waiter: Waiter, recorder: Recorder, index: int,
         if not any(review(e) for e in waiter.events[job_id]):
             results[index] = f"{job_id}: ended before {stage}"
             return
+        time.sleep(pace.think(rng))
         answer = turn(partial(conv.decide, user, job_id, "approve", stage=stage))
         if answer[0].kind == "error":
             results[index] = f"{job_id}: {answer[0].text}"
@@ -222,14 +244,16 @@ def converse(conv: Conversation, waiter: Waiter, recorder: Recorder, index: int,
 
 
 def run_conversations(conv: Conversation, waiter: Waiter, recorder: Recorder, count: int,
-                      timeout_s: float, offset: int = 0) -> tuple[dict[int, str], float]:
+                      timeout_s: float, offset: int = 0,
+                      pace: Pace = Pace()) -> tuple[dict[int, str], float]:
     """``count`` conversations at once; those not published within ``timeout_s`` have
     their jobs cancelled (they stop after the step they are on)."""
     results: dict[int, str] = {}
     jobs: dict[int, tuple[ChannelUser, str]] = {}
     deadline = time.monotonic() + timeout_s
     threads = [threading.Thread(target=converse, daemon=True, args=(
-        conv, waiter, recorder, offset + i, deadline, results, jobs)) for i in range(count)]
+        conv, waiter, recorder, offset + i, deadline, results, jobs, pace,
+        pace.arrival(i, count))) for i in range(count)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -315,6 +339,15 @@ def main() -> None:
     parser.add_argument("--writer", choices=["generative", "grounded"], default="generative",
                         help="writer mode (grounded composes from sentences: CPU-heavy)")
     parser.add_argument("--no-celery", action="store_true", help="skip the Celery round trip")
+    parser.add_argument("--ramp", type=float, default=10.0,
+                        help="seconds over which the conversations' first messages arrive "
+                             "(0: all at the same instant)")
+    parser.add_argument("--think", type=float, default=1.0,
+                        help="a person's mean pause (s) before pressing a review button")
+    parser.add_argument("--job-concurrency", type=int, default=None,
+                        help="jobs driven at once (default: settings, 8)")
+    parser.add_argument("--switch-interval", type=float, default=None,
+                        help="GIL switch interval in seconds (default: Python's, 0.005)")
     args = parser.parse_args()
     configure_logging(json=False, level="ERROR")  # the figures, not the cancelled jobs' noise
 
@@ -323,15 +356,20 @@ def main() -> None:
     bus = redis.Redis.from_url(args.redis_url)
     bus.flushdb()
     data_dir = Path(tempfile.mkdtemp(prefix="assistant-load-"))
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
     pools = {k: v for k, v in (("db_pool_size", args.pool_size),
-                               ("db_max_overflow", args.max_overflow)) if v is not None}
+                               ("db_max_overflow", args.max_overflow),
+                               ("job_concurrency", args.job_concurrency)) if v is not None}
     settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url,
                         redis_url=args.redis_url, seed_sample_kb=False,
                         rate_limit_burst=20, rate_limit_per_minute=60,
                         writer_mode=args.writer, **pools)
     print(f"PostgreSQL {database_url}, Redis {args.redis_url}, pools "
           f"{settings.db_pool_size}+{settings.db_max_overflow}, format blog (no media steps), "
-          f"writer {args.writer}")
+          f"writer {args.writer}, jobs at once {settings.job_concurrency}, GIL switch "
+          f"interval {sys.getswitchinterval() * 1000:g} ms, arrivals over {args.ramp:g} s, "
+          f"mean think time {args.think:g} s")
     svc = Services.create(settings)
     runner: JobRunner | None = None
     conv: Conversation | None = None
@@ -366,8 +404,9 @@ def main() -> None:
         # The load.
         current["runs"] = loaded
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        pace = Pace(args.ramp, args.think)
         results, wall = run_conversations(conv, waiter, loaded, args.conversations,
-                                          args.timeout)
+                                          args.timeout, pace=pace)
         load_jobs = list({r.job_id for r in loaded.runs})
         published = sum(1 for r in results.values() if r == "published")
         problems = sorted({r for r in results.values() if r != "published"})
