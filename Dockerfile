@@ -13,9 +13,10 @@ ARG PYTHON_IMAGE=python:3.11-slim
 FROM ${PYTHON_IMAGE} AS build
 
 ARG EXTRAS=embedded,postgres
-# GGML_NATIVE=OFF: a portable llama.cpp, not -march=native of whichever machine builds it
+# A portable llama.cpp (x86-64-v3), not -march=native of whichever machine builds it: the
+# Makefile's LLAMA_CMAKE_ARGS (some virtual machines report AMX they cannot run)
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    CMAKE_ARGS="-DGGML_NATIVE=OFF" \
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" \
     CMAKE_BUILD_PARALLEL_LEVEL=4
 
 RUN apt-get update \

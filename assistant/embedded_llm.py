@@ -122,3 +122,17 @@ class ChatLlamaCpp(BaseChatModel):
             response_metadata={"finish_reason": choice.get("finish_reason")},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def smoke_test() -> str:
+    """Load the packaged model and generate a few tokens: what `make install` runs once, so a
+    llama.cpp built for another CPU fails there, with advice, rather than mid-job."""
+    from langchain_core.messages import HumanMessage
+
+    chat = ChatLlamaCpp(model_path=str(packaged_model_path()), n_ctx=512, max_tokens=8)
+    reply = chat.invoke([HumanMessage("Say hello.")])
+    return f"embedded model OK ({PACKAGED_MODEL[1]}): {str(reply.content).strip()[:40]!r}"
+
+
+if __name__ == "__main__":
+    print(smoke_test())
