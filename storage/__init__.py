@@ -1,4 +1,4 @@
-"""Persistence for the assistant: database, migrations, artifact files, job records.
+"""Persistence for the assistant: database, migrations, artifact files, job records, vectors.
 
 ``storage`` never imports ``assistant``. Typical use::
 
@@ -6,6 +6,7 @@
     db.migrate()
     jobs = JobRepository(db)
     objects = ObjectStore(settings.artifacts_dir, db)
+    vectors = VectorStore("knowledge", 384, path=settings.resolved_data_dir / "qdrant")
 """
 
 from storage.db import Database, safe_url
@@ -20,6 +21,14 @@ from storage.errors import (
 from storage.jobs import JobRepository
 from storage.objects import ObjectStore
 from storage.records import ApprovalRecord, ArtifactRecord, JobRecord, PublicationRecord, StepRecord
+from storage.vectors import (
+    VectorHit,
+    VectorPoint,
+    VectorSizeMismatch,
+    VectorStore,
+    VectorStoreLocked,
+    VectorStoreUnavailable,
+)
 
 __all__ = [
     "ApprovalRecord",
@@ -36,5 +45,11 @@ __all__ = [
     "PublicationRecord",
     "StepRecord",
     "StorageError",
+    "VectorHit",
+    "VectorPoint",
+    "VectorSizeMismatch",
+    "VectorStore",
+    "VectorStoreLocked",
+    "VectorStoreUnavailable",
     "safe_url",
 ]

@@ -11,7 +11,9 @@ already held, with different content, replaces that source.
 
 Local mode locks its folder: one process at a time. Inside a process every KnowledgeBase
 on the same folder shares one client, so instances may overlap; close them (or use
-``with``) to release the lock.
+``with``) to release the lock. The Qdrant side (connecting, the shared client, the
+collection, points) is :class:`storage.vectors.VectorStore`; this module keeps what makes
+it a knowledge base: files, the manifest, chunking and embedding.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -44,16 +46,18 @@ from assistant.tools.loaders import (
     parse_document,
     read_file,
 )
-
-if TYPE_CHECKING:
-    from qdrant_client import QdrantClient
+from storage.vectors import (
+    VectorPoint,
+    VectorSizeMismatch,
+    VectorStore,
+    VectorStoreLocked,
+    VectorStoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
 SAMPLE_KB_DIR = Path(__file__).resolve().parent.parent / "data" / "sample_kb"
 _POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "agenticai-lab/knowledge")
-_CONNECT_TIMEOUT_S = 5
-_UPSERT_BATCH = 128
 
 AddStatus = Literal["added", "unchanged", "updated", "error"]
 
@@ -107,48 +111,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-class _Handle:
-    """One Qdrant client shared by every KnowledgeBase on the same storage in this process."""
-
-    def __init__(self, client: QdrantClient) -> None:
-        self.client = client
-        self.lock = threading.RLock()
-        self.refs = 0
-        self.ready: set[str] = set()  # collections checked/created
-
-
-_HANDLES: dict[str, _Handle] = {}
-_HANDLES_LOCK = threading.Lock()
-
-
-def _connect(settings: Settings) -> QdrantClient:
-    from qdrant_client import QdrantClient
-
-    if settings.qdrant_url:
-        url = settings.qdrant_url
-        client = QdrantClient(url=url, timeout=_CONNECT_TIMEOUT_S, check_compatibility=False)
-        try:
-            client.get_collections()
-        except Exception as exc:
-            client.close()
-            raise ConfigError(
-                f"the Qdrant server at {url} is unreachable: start it, or unset "
-                "ASSISTANT_QDRANT_URL to use the local knowledge base",
-                detail=repr(exc),
-            ) from exc
-        return client
-    path = settings.resolved_data_dir / "qdrant"
-    path.mkdir(parents=True, exist_ok=True)
-    try:
-        return QdrantClient(path=str(path), force_disable_check_same_thread=True)
-    except RuntimeError as exc:  # the folder is locked by another process
-        raise ConfigError(
-            f"the knowledge base at {path} is in use by another process: stop it, or set "
-            "ASSISTANT_QDRANT_URL to a Qdrant server for shared use",
-            detail=str(exc),
-        ) from exc
-
-
 class KnowledgeBase:
     """Add documents, search them, list and remove sources. Usable as a context manager."""
 
@@ -158,11 +120,12 @@ class KnowledgeBase:
         self.collection = settings.qdrant_collection
         self.files_dir = settings.kb_dir / "files"
         self.manifest_path = settings.kb_dir / "sources.json"
-        if settings.qdrant_url:
-            self._key = f"url:{settings.qdrant_url}"
-        else:
-            self._key = f"path:{settings.resolved_data_dir / 'qdrant'}"
-        self._handle: _Handle | None = None
+        self._store = VectorStore(
+            self.collection,
+            self.embedder.dim,
+            path=settings.resolved_data_dir / "qdrant",
+            url=settings.qdrant_url,
+        )
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -171,14 +134,7 @@ class KnowledgeBase:
         self._open()
 
     def close(self) -> None:
-        with _HANDLES_LOCK:
-            handle, self._handle = self._handle, None
-            if handle is None:
-                return
-            handle.refs -= 1
-            if handle.refs <= 0:
-                _HANDLES.pop(self._key, None)
-                handle.client.close()
+        self._store.close()
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -186,49 +142,35 @@ class KnowledgeBase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _open(self) -> _Handle:
-        """The shared client (connected on first use) with the collection ready."""
-        with _HANDLES_LOCK:
-            if self._handle is None:
-                handle = _HANDLES.get(self._key)
-                if handle is None:
-                    handle = _HANDLES[self._key] = _Handle(_connect(self.settings))
-                handle.refs += 1
-                self._handle = handle
-            handle = self._handle
-        with handle.lock:
-            if self.collection not in handle.ready:
-                created = self._ensure_collection(handle.client)
-                handle.ready.add(self.collection)
+    def _open(self) -> VectorStore:
+        """The shared store (connected on first use) with the collection ready."""
+        store = self._store
+        try:
+            store.connect()
+            with store.lock:
+                created = store.ensure_collection()
                 if created and self._read_manifest():
                     log.info("knowledge base: collection %s is new, re-indexing", self.collection)
                     self.reindex()
-        return handle
-
-    def _ensure_collection(self, client: QdrantClient) -> bool:
-        from qdrant_client import models
-
-        if client.collection_exists(self.collection):
-            vectors = client.get_collection(self.collection).config.params.vectors
-            size = vectors.size if isinstance(vectors, models.VectorParams) else None
-            if size != self.embedder.dim:
-                raise ConfigError(
-                    f"the Qdrant collection '{self.collection}' holds {size}-d vectors but the "
-                    f"embedder makes {self.embedder.dim}-d ones: set ASSISTANT_QDRANT_COLLECTION "
-                    "to a new name"
-                )
-            return False
-        client.create_collection(
-            self.collection,
-            vectors_config=models.VectorParams(
-                size=self.embedder.dim, distance=models.Distance.COSINE
-            ),
-        )
-        if self.settings.qdrant_url:  # payload indexes do nothing in local mode
-            client.create_payload_index(
-                self.collection, "source_id", field_schema=models.PayloadSchemaType.KEYWORD
-            )
-        return True
+        except VectorStoreUnavailable as exc:
+            raise ConfigError(
+                f"the Qdrant server at {exc.url} is unreachable: start it, or unset "
+                "ASSISTANT_QDRANT_URL to use the local knowledge base",
+                detail=exc.reason,
+            ) from exc.__cause__
+        except VectorStoreLocked as exc:
+            raise ConfigError(
+                f"the knowledge base at {exc.path} is in use by another process: stop it, or set "
+                "ASSISTANT_QDRANT_URL to a Qdrant server for shared use",
+                detail=exc.reason,
+            ) from exc.__cause__
+        except VectorSizeMismatch as exc:
+            raise ConfigError(
+                f"the Qdrant collection '{exc.collection}' holds {exc.stored}-d vectors but the "
+                f"embedder makes {exc.expected}-d ones: set ASSISTANT_QDRANT_COLLECTION "
+                "to a new name"
+            ) from exc
+        return store
 
     # --- manifest ---------------------------------------------------------------------------
 
@@ -262,10 +204,7 @@ class KnowledgeBase:
 
     def count_chunks(self, source_id: str | None = None) -> int:
         """Points stored in Qdrant, for one source or all."""
-        handle = self._open()
-        with handle.lock:
-            result = handle.client.count(self.collection, count_filter=self._filter(source_id))
-        return int(result.count)
+        return self._open().count(source_id)
 
     def search(
         self, query: str, k: int | None = None, min_score: float | None = None
@@ -276,21 +215,15 @@ class KnowledgeBase:
         k = self.settings.research_top_k if k is None else k
         min_score = self.settings.research_min_score if min_score is None else min_score
         vector = self.embedder.embed([query])[0]
-        handle = self._open()
-        with handle.lock:
+        store = self._open()
+        with store.lock:
             known = {e["id"] for e in self._read_manifest()}
             if not known:
                 return []
-            hits = handle.client.query_points(
-                self.collection,
-                query=vector.tolist(),
-                limit=k,
-                score_threshold=min_score,
-                with_payload=True,
-            ).points
+            hits = store.search(vector.tolist(), limit=k, min_score=min_score)
         findings = []
         for hit in hits:
-            payload = hit.payload or {}
+            payload = hit.payload
             if payload.get("source_id") not in known:  # left over from an interrupted change
                 continue
             findings.append(
@@ -331,11 +264,11 @@ class KnowledgeBase:
             return AddResult(path, status="error", message=exc.user_message)
         stored = self.files_dir / f"{sid}-{_safe_name(name)}"
         points = self._points(doc, sid, stored)
-        handle = self._open()
-        with handle.lock:
+        store = self._open()
+        with store.lock:
             _atomic_write(stored, data)
             try:
-                self._upsert(handle.client, points)
+                store.upsert(points)
             except Exception:
                 stored.unlink(missing_ok=True)
                 raise
@@ -357,7 +290,7 @@ class KnowledgeBase:
             )
             self._write_manifest(entries)
             for old in replaced:
-                self._drop(handle.client, old)
+                self._drop(store, old)
         status: AddStatus = "updated" if replaced else "added"
         message = f"{len(points)} passage{'s' if len(points) != 1 else ''} from '{doc.title}'"
         if replaced:
@@ -366,14 +299,14 @@ class KnowledgeBase:
 
     def remove(self, source_id: str) -> bool:
         """Forget a source: its passages, its stored copy and its manifest entry."""
-        handle = self._open()
-        with handle.lock:
+        store = self._open()
+        with store.lock:
             entries = self._read_manifest()
             entry = next((e for e in entries if e["id"] == source_id), None)
             if entry is None:
                 return False
             self._write_manifest([e for e in entries if e["id"] != source_id])
-            self._drop(handle.client, entry)
+            self._drop(store, entry)
         return True
 
     def reindex(self) -> int:
@@ -396,25 +329,14 @@ class KnowledgeBase:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _filter(self, source_id: str | None) -> Any:
-        from qdrant_client import models
-
-        if source_id is None:
-            return None
-        return models.Filter(
-            must=[models.FieldCondition(key="source_id", match=models.MatchValue(value=source_id))]
-        )
-
-    def _points(self, doc: Document, sid: str, stored: Path) -> list[Any]:
-        from qdrant_client import models
-
+    def _points(self, doc: Document, sid: str, stored: Path) -> list[VectorPoint]:
         chunks = chunk_sections(doc)
         # The heading gives a passage its context; the document title would make every
         # passage of a document score alike (measured: worse ranking inside a document).
         texts = [f"{c.heading}\n{c.text}" if c.heading else c.text for c in chunks]
         vectors = self.embedder.embed(texts)
         return [
-            models.PointStruct(
+            VectorPoint(
                 id=point_id(sid, chunk.index),
                 vector=vector.tolist(),
                 payload={
@@ -440,10 +362,10 @@ class KnowledgeBase:
         doc = parse_document(stored.read_bytes(), Path(entry.get("name") or stored.name))
         doc.title = entry["title"]
         points = self._points(doc, entry["id"], stored)
-        handle = self._open()
-        with handle.lock:
-            handle.client.delete(self.collection, points_selector=self._filter(entry["id"]))
-            self._upsert(handle.client, points)
+        store = self._open()
+        with store.lock:
+            store.delete_source(entry["id"])
+            store.upsert(points)
             if len(points) != entry["chunks"]:  # the chunker changed since it was added
                 entries = self._read_manifest()
                 for e in entries:
@@ -452,12 +374,8 @@ class KnowledgeBase:
                 self._write_manifest(entries)
         return len(points)
 
-    def _upsert(self, client: QdrantClient, points: list[Any]) -> None:
-        for start in range(0, len(points), _UPSERT_BATCH):
-            client.upsert(self.collection, points[start : start + _UPSERT_BATCH])
-
-    def _drop(self, client: QdrantClient, entry: dict[str, Any]) -> None:
-        client.delete(self.collection, points_selector=self._filter(entry["id"]))
+    def _drop(self, store: VectorStore, entry: dict[str, Any]) -> None:
+        store.delete_source(entry["id"])
         stored = _uri_path(entry["uri"])
         if stored is not None and stored.parent == self.files_dir:
             stored.unlink(missing_ok=True)
