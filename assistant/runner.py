@@ -106,17 +106,17 @@ class JobRunner:
     def _resume(
         self, job_id: str, decision: ReviewDecision | None, on_event: EventSink | None,
     ) -> Outcome:
-        job = self._job(job_id)
+        job = self._job(job_id)  # read under the lease: the last holder may have ended it
         if job.status in FINISHED:
             raise JobStateError(f"job {job_id} is already {job.status}; nothing to resume")
-        pending = self.pending_review(job_id)
+        snapshot = self.graph.get_state(self._config(job_id))
+        pending = _review_of(snapshot)
         if pending is not None:
             if decision is None:
                 return Outcome(job_id, "review", review=pending)
             return self._run(job_id, Command(resume=decision.model_dump()), on_event)
         if decision is not None:
             raise JobStateError(f"job {job_id} is not waiting for a review")
-        snapshot = self.graph.get_state(self._config(job_id))
         if not snapshot.next:
             if not snapshot.values:  # created but the process died before the first step
                 brief = Brief.model_validate(job.input_data)
@@ -125,11 +125,7 @@ class JobRunner:
         return self._run(job_id, None, on_event)
 
     def pending_review(self, job_id: str) -> dict[str, Any] | None:
-        snapshot = self.graph.get_state(self._config(job_id))
-        for task in snapshot.tasks:
-            for interrupt in task.interrupts:
-                return dict(interrupt.value)
-        return None
+        return _review_of(self.graph.get_state(self._config(job_id)))
 
     def state(self, job_id: str) -> dict[str, Any]:
         self._job(job_id)
@@ -174,14 +170,15 @@ class JobRunner:
         return self._settle(job_id, emit)
 
     def _settle(self, job_id: str, emit: EventSink) -> Outcome:
-        review = self.pending_review(job_id)
+        snapshot = self.graph.get_state(self._config(job_id))  # read once: a checkpoint
+        review = _review_of(snapshot)
         if review is not None:
             self.svc.repo.set_status(job_id, "review")
             observed_status(job_id, "review")
             emit(Event("review", job_id, review["action_request"]["action"],
                        review["description"], data=review))
             return Outcome(job_id, "review", review=review)
-        values = self.graph.get_state(self._config(job_id)).values
+        values = snapshot.values
         status = values.get("status", "failed")
         if status not in FINISHED:
             status = "failed"
@@ -191,3 +188,11 @@ class JobRunner:
         observed_status(job_id, status)
         emit(Event("done", job_id, message=status, data={"location": location}))
         return Outcome(job_id, status, publication=location)
+
+
+def _review_of(snapshot: Any) -> dict[str, Any] | None:
+    """The review a graph state snapshot waits for (its interrupt's payload), if any."""
+    for task in snapshot.tasks:
+        for interrupt in task.interrupts:
+            return dict(interrupt.value)
+    return None
