@@ -28,6 +28,13 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT_S = 5
 POOL_TIMEOUT_S = 30
+# A pooled server connection idle longer than this is checked (SELECT 1) before use: one that
+# died meanwhile (a database restart, a dropped idle connection) is replaced, not handed out.
+# A connection back in the pool sooner skips the round trip: a pipeline step takes several
+# connections a few milliseconds apart, and a ping on each was a fifth of a step's overhead.
+# A server that dies in that window fails the statement, and SQLAlchemy then drops the
+# whole pool; the step fails with the reason and the job resumes.
+IDLE_PING_S = 2.0
 # serialises concurrent migrate() calls on one PostgreSQL database (any constant will do)
 _PG_MIGRATE_LOCK = 0x5_70_4A_6E
 _DISK_FULL_ERRNOS = {errno.ENOSPC} | ({errno.EDQUOT} if hasattr(errno, "EDQUOT") else set())
@@ -92,7 +99,7 @@ class Database:
         """PostgreSQL keeps up to ``pool_size`` connections open and opens up to
         ``max_overflow`` more under load (closed when returned); a caller waits at most
         POOL_TIMEOUT_S for one before the pool says it is exhausted."""
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
             if self.sqlite_path is None:  # in-memory: one shared connection
@@ -109,6 +116,10 @@ class Database:
         if self.is_sqlite:
             event.listen(engine, "do_connect", self._before_sqlite_connect)
             event.listen(engine, "connect", self._on_sqlite_connect)
+        else:
+            event.listen(engine, "connect", _note_returned)
+            event.listen(engine, "checkin", _note_returned)
+            event.listen(engine, "checkout", _ping_if_idle)
         return engine
 
     def _before_sqlite_connect(self, *_: Any) -> None:
@@ -248,3 +259,24 @@ def alembic_config(url: str | None = None) -> Any:
     if url is not None:
         cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def _note_returned(_dbapi_connection: Any, record: Any) -> None:
+    record.info["returned_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """The pool's checkout hook: a connection idle over IDLE_PING_S must answer first.
+    Raising DisconnectionError makes the pool discard it and take another (or a new one)."""
+    if time.monotonic() - record.info.get("returned_at", 0.0) <= IDLE_PING_S:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        if not getattr(dbapi_connection, "autocommit", True):
+            dbapi_connection.rollback()  # end the ping's transaction: the pool hands it out clean
+    except Exception as err:
+        raise exc.DisconnectionError(f"a pooled connection is dead: {err}") from err

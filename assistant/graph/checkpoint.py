@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,7 +36,7 @@ from sqlalchemy.engine import URL
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.graph import state as state_module
-from storage.db import SQLITE_BUSY_TIMEOUT_MS, enable_wal, retry_when_locked
+from storage.db import IDLE_PING_S, SQLITE_BUSY_TIMEOUT_MS, enable_wal, retry_when_locked
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.postgres import PostgresSaver
@@ -195,7 +196,8 @@ def postgres_checkpointer(
         max_idle=OVERFLOW_IDLE_S,
         timeout=POOL_TIMEOUT_S,
         kwargs=kwargs,
-        check=ConnectionPool.check_connection,
+        check=_check_if_idle,
+        reset=_note_returned,
         name="checkpoints",
         open=False,
     )
@@ -259,3 +261,20 @@ def _unreachable(safe: str, err: BaseException) -> ConfigError:
         "PostgreSQL or fix ASSISTANT_CHECKPOINT_URL / ASSISTANT_DATABASE_URL",
         detail=f"{safe}: {_first_line(err)}",
     )
+
+
+# When each pooled checkpoint connection was last handed back (see storage.db.IDLE_PING_S).
+_RETURNED: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+
+def _note_returned(conn: Any) -> None:
+    _RETURNED[conn] = time.monotonic()
+
+
+def _check_if_idle(conn: Any) -> None:
+    """The pool's check: only a connection idle over IDLE_PING_S (or never used) is pinged
+    before use; a dead one raises and the pool replaces it."""
+    from psycopg_pool import ConnectionPool
+
+    if time.monotonic() - _RETURNED.get(conn, 0.0) > IDLE_PING_S:
+        ConnectionPool.check_connection(conn)
