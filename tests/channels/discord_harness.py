@@ -2,13 +2,15 @@
 
 Nothing reaches Discord. Two seams of discord.py are replaced, and nothing else:
 - ``discord.http.HTTPClient.request`` (every REST call the client makes: log in, command sync,
-  channel messages, edits, DMs, roles): :class:`RecordingHTTP`
+  channel messages, edits, DMs, roles) and ``get_from_cdn``: :class:`RecordingHTTP`
 - the interaction webhook adapter (``discord.webhook.async_.async_context``: interaction
   callbacks, follow-ups): :class:`RecordingWebhooks`
 Both record the route (method + path), the JSON payload and uploaded files, and answer with
-canned JSON shaped like Discord's. Gateway events are fed to the client's ConnectionState
-(``parse_ready``, ``parse_interaction_create``), which routes them to the CommandTree, the
-dynamic (persistent) buttons and the modal store as a live gateway would.
+canned JSON shaped like Discord's. Attachment downloads (``HTTPClient.get_from_cdn``, what
+``Attachment.read`` and ``save`` call) are recorded too (``via="cdn"``) and served the bytes a
+test uploaded with :meth:`DiscordHarness.upload`. Gateway events are fed to the client's
+ConnectionState (``parse_ready``, ``parse_interaction_create``), which routes them to the
+CommandTree, the dynamic (persistent) buttons and the modal store as a live gateway would.
 
 Use (see tests/channels/test_discord.py)::
 
@@ -32,6 +34,7 @@ import threading
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import discord
@@ -79,7 +82,7 @@ BOT = Person(BOT_ID, "studio-bot")
 class Call:
     """One request the bot made."""
 
-    via: str  # "http" (REST client) or "webhook" (interaction callbacks, follow-ups)
+    via: str  # "http" (REST client), "webhook" (interaction callbacks, follow-ups), "cdn"
     method: str
     path: str
     json: dict[str, Any] | list[Any] | None
@@ -121,6 +124,7 @@ class Recorder:
         self.calls: list[Call] = []
         self.messages: dict[int, dict[str, Any]] = {}  # id -> the message as Discord has it
         self.roles = roles if roles is not None else list(GUILD_ROLES)
+        self.cdn: dict[str, bytes] = {}  # url -> the bytes of a file a user uploaded
         self.lock = threading.Lock()
         self._ids = itertools.count(950_000_000_000_000_001)
 
@@ -193,6 +197,16 @@ class Recorder:
     def new_id_unlocked(self) -> int:
         return next(self._ids)
 
+    def download(self, url: str) -> bytes | None:
+        """A CDN download: recorded; the file's bytes, or None where nothing was uploaded."""
+        with self.lock:
+            self.calls.append(Call("cdn", "GET", url, None))
+            return self.cdn.get(url)
+
+    def downloads(self) -> list[str]:
+        with self.lock:
+            return [c.path for c in self.calls if c.via == "cdn"]
+
     # --- looking things up ----------------------------------------------------------------
 
     def posts(self, channel: int | None = None) -> list[Call]:
@@ -259,6 +273,13 @@ class RecordingHTTP(discord.http.HTTPClient):
         return self.recorder.record(Call("http", route.method, route.url.removeprefix(
             Route.BASE), payload, names, sizes))
 
+    async def get_from_cdn(self, url: str) -> bytes:
+        data = self.recorder.download(url)
+        if data is None:  # as discord.py answers Discord's 404 for a deleted attachment
+            raise discord.NotFound(SimpleNamespace(status=404, reason="Not Found"),
+                                   "asset not found")
+        return data
+
 
 class RecordingWebhooks(AsyncWebhookAdapter):
     """The interaction callback / follow-up transport, recording instead of sending."""
@@ -307,6 +328,11 @@ class Reply:
     @property
     def ephemeral(self) -> bool:
         return bool(int(self.data.get("flags") or 0) & 64)
+
+    @property
+    def followups(self) -> list[Call]:
+        """Messages sent after the callback (the answer to a deferred, "thinking…" one)."""
+        return [c for c in self.calls if c.via == "webhook" and c.path.startswith("/webhooks/")]
 
     @property
     def custom_ids(self) -> list[str]:
@@ -436,11 +462,29 @@ class DiscordHarness:
         return payload
 
     def slash(self, name: str, person: Person, *, guild: bool = True,
-              channel: int | None = None, **options: str) -> Reply:
-        """A slash command, as Discord sends it."""
-        data = {"id": str(next(self._ids)), "name": name, "type": 1,
-                "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()]}
+              channel: int | None = None, **options: str | dict[str, Any]) -> Reply:
+        """A slash command, as Discord sends it; an option given as an attachment
+        (:meth:`upload`) goes by its id, the attachment itself in ``resolved``."""
+        data: dict[str, Any] = {"id": str(next(self._ids)), "name": name, "type": 1,
+                                "options": []}
+        for key, value in options.items():
+            if isinstance(value, dict):  # an attachment
+                data["options"].append({"name": key, "type": 11, "value": value["id"]})
+                data.setdefault("resolved", {}).setdefault("attachments", {})[
+                    value["id"]] = value
+            else:
+                data["options"].append({"name": key, "type": 3, "value": value})
         return self._dispatch(self._base(2, person, guild, channel, data))
+
+    def upload(self, name: str, data: bytes, *, size: int | None = None) -> dict[str, Any]:
+        """A file a user attached (the payload Discord sends, for :meth:`slash` or
+        :meth:`message`); its bytes are served at its CDN url. ``size``: the size Discord
+        says it has (default: the real one)."""
+        attachment_id = next(self._ids)
+        url = f"https://cdn.discordapp.com/attachments/{attachment_id}/{name}"
+        self.recorder.cdn[url] = data
+        return {"id": str(attachment_id), "filename": name, "url": url, "proxy_url": url,
+                "size": len(data) if size is None else size}
 
     def _message(self, custom_id: str, message: dict[str, Any] | None) -> dict[str, Any]:
         found = message or self.recorder.message_with(custom_id)
@@ -480,14 +524,17 @@ class DiscordHarness:
             payload["message"] = message
         return self._dispatch(payload)
 
-    def message(self, person: Person, text: str) -> list[Call]:
-        """A plain message from ``person`` in their DMs with the bot (MESSAGE_CREATE); returns
-        the bot's first answer in that DM (as soon as there is one)."""
+    def message(self, person: Person, text: str, *,
+                attachments: list[dict[str, Any]] | None = None) -> list[Call]:
+        """A plain message from ``person`` in their DMs with the bot (MESSAGE_CREATE), with
+        files attached (:meth:`upload`); returns the bot's first answer in that DM (as soon
+        as there is one)."""
         payload: Any = {
             "id": str(next(self._ids)), "channel_id": str(dm_channel(person.id)), "type": 0,
             "author": person.payload(), "content": text, "timestamp": _now(),
             "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
-            "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "flags": 0}
+            "mention_roles": [], "attachments": attachments or [], "embeds": [],
+            "pinned": False, "flags": 0}
 
         mark, path = self.recorder.mark(), f"/channels/{dm_channel(person.id)}/messages"
 

@@ -18,6 +18,7 @@ import pytest
 
 from assistant.channels import OutEvent
 from assistant.channels.discord_bot import NO_TOKEN, run_bot
+from assistant.channels.discord_bot.bot import DOWNLOAD_LIMIT_MB
 from assistant.channels.discord_bot.buttons import make_id, read_id
 from assistant.channels.discord_bot.render import deliver_artifact
 from assistant.channels.discord_bot.workspaces import guild_slug
@@ -121,11 +122,14 @@ def test_login_syncs_the_slash_commands(dc: DiscordHarness) -> None:
     assert [c.path for c in sync] == [f"/applications/{APP_ID}/commands"]
     assert isinstance(sync[0].json, list)
     commands = {c["name"]: c for c in sync[0].json}
-    assert set(commands) == {"create", "status", "jobs", "link", "help"}
+    assert set(commands) == {"create", "status", "jobs", "kb", "link", "help"}
     options = {o["name"]: o for o in commands["create"]["options"]}
     assert options["topic"]["required"] and not options["format"].get("required")
     assert "blog" in [c["value"] for c in options["format"]["choices"]]
     assert set(commands["create"]["contexts"]) == {0, 1}  # servers and DMs with the bot
+    kb_file = commands["kb"]["options"][0]
+    assert (kb_file["name"], kb_file["type"], kb_file.get("required")) == ("file", 11, False)
+    assert set(commands["kb"]["contexts"]) == {0, 1}
     # a bad /create is answered to the asker only
     jobs = len(dc.conv.svc.repo.list_jobs(1000))
     reply = dc.slash("create", ADA, topic="  --  ", format="blog")
@@ -329,6 +333,105 @@ def test_a_job_started_elsewhere_reaches_the_user_by_dm(dc: DiscordHarness) -> N
     opened = [c for c in dc.all_calls() if c.path == "/users/@me/channels"]
     assert opened and opened[0].json == {"recipient_id": ADA.id}
     assert dc.approvals(job_id, dm_channel(ADA.id))
+
+
+# --- the knowledge base ------------------------------------------------------------------
+
+TIDE_POOLS = (b"# Tide pools\n\nTide pools are rocky hollows the sea fills at high tide and "
+              b"leaves behind at low tide. Anemones, crabs and snails live in them, and must "
+              b"bear heat, fresh rain and waves twice a day.\n")
+
+
+@pytest.fixture
+def blank(settings: Settings) -> Iterator[DiscordHarness]:
+    """A bot over a studio whose knowledge base starts empty (files added here stay out of
+    the shared one)."""
+    svc = Services.create(settings)
+    runner = JobRunner(svc)
+    conversation = Conversation(svc, runner)
+    try:
+        with DiscordHarness(conversation) as harness:
+            yield harness
+    finally:
+        conversation.close()
+        runner.close()
+        svc.close()
+
+
+def sources(dc: DiscordHarness) -> list[str]:
+    return [s.uri.rsplit("/", 1)[-1] for s in dc.conv.svc.kb().sources()]
+
+
+def test_kb_lists_the_sources(dc: DiscordHarness) -> None:
+    reply = dc.slash("kb", ADA)
+    assert reply.type == 4 and reply.ephemeral, reply.calls
+    assert reply.content.startswith("Knowledge base (2 sources):"), reply.content
+    assert "how-tides-work.md" in reply.content and "spring-and-neap-tides.md" in reply.content
+    assert dc.recorder.downloads() == []
+
+
+def test_kb_with_a_file_adds_it(blank: DiscordHarness) -> None:
+    page = blank.upload("tide-pools.md", TIDE_POOLS)
+    reply = blank.slash("kb", ADA, file=page)
+    # "thinking…" to the asker only, then the result, to the asker only
+    assert reply.type == 5 and reply.ephemeral, reply.calls
+    assert blank.recorder.downloads() == [page["url"]]
+    [answer] = reply.followups
+    assert answer.content.startswith("✓ tide-pools.md: added, 1 passages"), answer.content
+    assert isinstance(answer.json, dict) and answer.json["flags"] & EPHEMERAL
+    assert [s.endswith("-tide-pools.md") for s in sources(blank)] == [True]
+    listed = blank.slash("kb", ADA, guild=False)
+    assert "Tide pools (" in listed.content and listed.ephemeral
+    # the same file again changes nothing; a kind the loaders refuse is not even fetched
+    again = blank.slash("kb", ADA, guild=False, file=blank.upload("tide-pools.md", TIDE_POOLS))
+    assert "unchanged" in again.followups[0].content
+    refused(blank.slash("kb", ADA, file=blank.upload("tides.exe", b"MZ")),
+            "tides.exe: '.exe' files are not supported")
+    assert len(blank.recorder.downloads()) == 2 and len(sources(blank)) == 1
+
+
+def test_a_file_over_the_limit_is_refused_unfetched(blank: DiscordHarness) -> None:
+    big = blank.upload("atlas.pdf", b"%PDF-1.4", size=(DOWNLOAD_LIMIT_MB + 1) * 1000 * 1000)
+    reply = blank.slash("kb", ADA, file=big)
+    refused(reply, f"atlas.pdf is over {DOWNLOAD_LIMIT_MB} MB")
+    assert "\n" not in reply.content and "`assistant kb add`" in reply.content
+    answer = blank.message(ADA, "", attachments=[big])  # the same in DMs
+    assert [c.content for c in answer] == [reply.content]
+    assert blank.recorder.downloads() == [] and sources(blank) == []
+
+
+def test_a_failure_after_thinking_is_answered(blank: DiscordHarness,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> list[OutEvent]:
+        raise RuntimeError("the knowledge base fell over")
+
+    monkeypatch.setattr(blank.conv, "add_files", broken)
+    reply = blank.slash("kb", ADA, file=blank.upload("tide-pools.md", TIDE_POOLS))
+    assert reply.type == 5 and reply.ephemeral
+    [answer] = reply.followups
+    assert answer.content.startswith("something went wrong on our side"), answer.content
+    assert isinstance(answer.json, dict) and answer.json["flags"] & EPHEMERAL
+
+
+def test_a_file_sent_in_dms_is_added(blank: DiscordHarness) -> None:
+    page = blank.upload("tide-pools.md", TIDE_POOLS)
+    gone = blank.upload("deleted.md", b"# Gone\n")
+    del blank.recorder.cdn[gone["url"]]  # deleted before the bot fetched it: a 404
+    answer = blank.message(ADA, "", attachments=[page, gone])
+    assert len(answer) == 1, answer
+    lines = answer[0].content.splitlines()
+    assert lines == ["⚠️ I could not fetch deleted.md from Discord (404): send it again",
+                     "✓ tide-pools.md: added, 1 passages"], lines
+    assert blank.recorder.downloads() == [page["url"], gone["url"]]
+    assert [s.endswith("-tide-pools.md") for s in sources(blank)] == [True]
+    # words sent with a file are still read: here, the shared /kb command
+    other = blank.upload("sky.md", (SAMPLE_KB / "why-the-sky-is-blue.md").read_bytes())
+    mark = blank.recorder.mark()
+    blank.message(ADA, "/kb", attachments=[other])
+    blank.settle()
+    said = [c.content for c in blank.recorder.since(mark) if c.method == "POST"]
+    assert said[0].startswith("✓ sky.md: added") and said[1].startswith(
+        "Knowledge base (2 sources):"), said
 
 
 # --- results -----------------------------------------------------------------------------

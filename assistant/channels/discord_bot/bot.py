@@ -5,22 +5,28 @@ thread: it blocks on the database); what the conversation says back is rendered 
 a job emits later arrive on the job's thread and are queued onto the bot's event loop, where
 one delivery task sends them in order to the job's channel (where it was started or last
 decided, kept in :mod:`.routes` across restarts) or else to the person's DMs.
+
+Files go into the knowledge base: ``/kb FILE``, or attachments sent to the bot in DMs. They
+are fetched from Discord's CDN into a temporary folder and handed to the conversation like
+the other channels' uploads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from assistant.channels import ChannelUser, OutEvent
+from assistant.channels import ChannelUser, OutEvent, refuse
 from assistant.channels.discord_bot.buttons import (
     PREFIX,
     NotesModal,
@@ -35,17 +41,23 @@ from assistant.channels.discord_bot.render import approval_text, clip, decided_t
 from assistant.channels.discord_bot.routes import Routes
 from assistant.channels.discord_bot.workspaces import assign_job, guild_workspace, sync_reviewer
 from assistant.conversation import Conversation
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InputError
 from assistant.graph.state import FORMATS, STYLES
+from assistant.tools.loaders import kind_of
 
 log = logging.getLogger(__name__)
 
 EDIT_INTERVAL_S = 1.5  # at most one progress edit per job this often (Discord: 5 / 5 s)
 NOT_VALID = "That button is not valid here (this bot did not make it): use /status JOB."
 DISCORD_HELP = ("Here: /create TOPIC [format] [style] starts a piece; approve, revise or reject "
-                "it with the buttons on its review. /status, /jobs, /link and /help work too, "
-                "in a server or in DMs with me.")
+                "it with the buttons on its review. /status, /jobs, /kb, /link and /help work "
+                "too, in a server or in DMs with me; /kb FILE (or a file sent to me in DMs) "
+                "adds it to the knowledge base.")
 OOPS = "something went wrong on our side (it is logged): try again"
+# The biggest attachment fetched: discord.py reads a download whole into memory, and a
+# bigger file is better added on the server itself.
+DOWNLOAD_LIMIT_MB = 25
+DEFERRED = discord.InteractionResponseType.deferred_channel_message  # "thinking…"
 
 
 class StudioBot(discord.Client):
@@ -186,7 +198,8 @@ class StudioBot(discord.Client):
             await self._reply(interaction, events, ephemeral=False)
 
     async def on_command(self, interaction: discord.Interaction[Any], text: str) -> None:
-        """/status, /jobs, /link, /help: the shared commands, answered to the asker only."""
+        """/status, /jobs, /kb, /link, /help: the shared commands, answered to the asker
+        only."""
         async with self._handling(interaction):
             user = self.identity(interaction)
             await self.workspace(interaction, user)
@@ -195,12 +208,61 @@ class StudioBot(discord.Client):
                 events = [replace(e, text=f"{DISCORD_HELP}\n{e.text}") for e in events]
             await self._reply(interaction, events, ephemeral=True)
 
+    async def on_kb_file(self, interaction: discord.Interaction[Any],
+                         file: discord.Attachment) -> None:
+        """/kb FILE: the file into the knowledge base, answered to the asker only. Adding
+        (parsing, embedding) can outlast the 3 s Discord allows before an answer, so the
+        answer is deferred once the file is known to be worth fetching."""
+        async with self._handling(interaction):
+            unfit = unfit_attachment(file)
+            if unfit is not None:
+                await interaction.response.send_message(f"⚠️ {unfit}", ephemeral=True)
+                return
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            events = await self.add_attachments(self.identity(interaction), [file])
+            await interaction.followup.send(_lines(events), ephemeral=True)
+
+    async def add_attachments(self, user: ChannelUser,
+                              attachments: list[discord.Attachment]) -> list[OutEvent]:
+        """Fetch the attachments and add them to the knowledge base; one that is too big,
+        of a kind the loaders refuse or that cannot be fetched becomes an error line (and
+        is not fetched when that can be told beforehand), the rest still go in."""
+        refused: list[OutEvent] = []
+        with tempfile.TemporaryDirectory(prefix="discord-file-") as tmp:
+            paths: list[Path] = []
+            for i, attachment in enumerate(attachments):
+                why = unfit_attachment(attachment)
+                if why is None:
+                    folder = Path(tmp) / str(i)  # two attachments may share a name
+                    try:
+                        paths.append(await _fetch(attachment, folder))
+                        continue
+                    except discord.HTTPException as exc:
+                        log.warning("could not fetch attachment %s: %s", attachment.id, exc)
+                        why = (f"I could not fetch {attachment.filename} from Discord "
+                               f"({exc.status}): send it again")
+                    except OSError:  # no room for it here, ...: ours to look into
+                        log.exception("could not save attachment %s", attachment.id)
+                        why = f"{attachment.filename}: {OOPS}"
+                refused.append(refuse(None, why))
+            added = await asyncio.to_thread(self.conv.add_files, user, paths) if paths else []
+        return [*refused, *added]
+
     async def on_message(self, message: discord.Message) -> None:
         """In DMs, plain words work like anywhere else in the studio ("make a short about
-        tides", "yes", notes for a draft); in servers the bot only answers commands."""
-        if message.guild is not None or message.author.bot or not message.content.strip():
+        tides", "yes", notes for a draft) and attached files go into the knowledge base
+        (first, so words that ask about them find them); in servers the bot only answers
+        commands."""
+        if message.guild is not None or message.author.bot:
             return
         user = ChannelUser("discord", str(message.author.id), message.author.display_name)
+        if message.attachments:
+            events = await self.add_attachments(user, list(message.attachments))
+            await message.channel.send(content=_lines(events))
+        if message.content.strip():
+            await self._converse(message, user)
+
+    async def _converse(self, message: discord.Message, user: ChannelUser) -> None:
         async with self._routing:
             events = await asyncio.to_thread(self.conv.handle, user, message.content)
             for event in events:
@@ -314,17 +376,48 @@ class StudioBot(discord.Client):
             yield
         except Exception:
             log.exception("discord interaction %s failed", interaction.id)
-            if not interaction.response.is_done():
-                with suppress(discord.HTTPException):
+            with suppress(discord.HTTPException):
+                if not interaction.response.is_done():
                     await interaction.response.send_message(OOPS, ephemeral=True)
+                elif interaction.response.type is DEFERRED:  # "thinking…" until answered
+                    await interaction.followup.send(OOPS, ephemeral=True)
         finally:
             done = self.handled.pop(interaction.id, None)
             if done is not None:
                 done.set()
 
 
+def unfit_attachment(attachment: discord.Attachment) -> str | None:
+    """Why an attachment is not fetched at all: too big, or a kind the loaders refuse."""
+    if attachment.size > DOWNLOAD_LIMIT_MB * 1000 * 1000:
+        return (f"{attachment.filename} is over {DOWNLOAD_LIMIT_MB} MB, the most this bot "
+                "fetches: add it with `assistant kb add`")
+    try:
+        kind_of(attachment.filename)
+    except InputError as exc:
+        return exc.user_message
+    return None
+
+
+async def _fetch(attachment: discord.Attachment, folder: Path) -> Path:
+    """The attachment, saved in ``folder`` under its own file name (never a path: the name
+    is the uploader's to choose)."""
+    name = Path(attachment.filename).name
+    if name in ("", ".", ".."):
+        name = f"{attachment.id}.txt"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    await attachment.save(path)
+    return path
+
+
+def _lines(events: list[OutEvent]) -> str:
+    return clip("\n".join(event_text(e) for e in events) or "no files given")
+
+
 def _add_commands(bot: StudioBot) -> None:
-    """/create, /status, /jobs, /link, /help: usable in servers and in DMs with the bot."""
+    """/create, /status, /jobs, /kb, /link, /help: usable in servers and in DMs with the
+    bot."""
     tree = bot.tree
     formats = [app_commands.Choice(name=f, value=f) for f in FORMATS]
     styles = [app_commands.Choice(name=s, value=s) for s in STYLES]
@@ -350,6 +443,17 @@ def _add_commands(bot: StudioBot) -> None:
     @everywhere
     async def jobs(interaction: discord.Interaction[Any]) -> None:
         await bot.on_command(interaction, "/jobs")
+
+    @tree.command(name="kb", description="List the knowledge base, or add a file to it")
+    @app_commands.describe(file="A .md, .txt, .html or .pdf file to add (leave out to list "
+                                "what is there)")
+    @everywhere
+    async def kb(interaction: discord.Interaction[Any],
+                 file: discord.Attachment | None = None) -> None:
+        if file is None:
+            await bot.on_command(interaction, "/kb")
+        else:
+            await bot.on_kb_file(interaction, file)
 
     @tree.command(name="link", description="Link this Discord account to your other chat "
                                            "accounts")
