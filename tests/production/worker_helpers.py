@@ -148,7 +148,9 @@ def finished(data: Path, job: str, step: str, task: str) -> list[dict[str, Any]]
 
 def wait_running(data: Path, job: str, step: str, task: str, timeout: float = 300,
                  alive: subprocess.Popen[Any] | None = None) -> None:
-    """Until an attempt of the task is running (and not finished)."""
+    """Until an attempt of the task is running (and not finished), and has written its
+    "started" line: an attempt's state says "running" (its first heartbeat) a moment before
+    it logs that line, and a kill in between would leave no trace of the attempt to count."""
     import json
 
     deadline = time.monotonic() + timeout
@@ -158,7 +160,10 @@ def wait_running(data: Path, job: str, step: str, task: str, timeout: float = 30
                 state = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue
-            if state.get("status") == "running":
+            if state.get("status") == "running" and any(
+                    (r.get("task_id"), r.get("worker")) == (state.get("task_id"),
+                                                            state.get("worker"))
+                    for r in started(data, job, step, task)):
                 return
         if alive is not None and alive.poll() is not None:
             raise AssertionError(f"the process ended before {task} ran")
