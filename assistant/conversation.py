@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from assistant.bus import EventBus, make_bus, new_origin
 from assistant.channels import (
@@ -48,9 +48,11 @@ log = logging.getLogger(__name__)
 
 ACTIVE = ("pending", "processing", "review", "failed")
 HISTORY_LIMIT = 500
-IDENTITY_TTL_S = 5.0  # how long a job owner's linked identities are reused for its events
+IDENTITY_TTL_S = 5.0  # how long usernames and an owner's linked identities are reused
 Work = Callable[[Callable[[Event], None]], Outcome]
 _CHARGED: ContextVar[bool] = ContextVar("conversation_rate_charged", default=False)
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class _Cancelled(Exception):
@@ -120,15 +122,8 @@ class Conversation:
     def username(self, user: ChannelUser) -> str:
         """The internal user this identity acts as (read again after IDENTITY_TTL_S: every
         turn needs it, and a link made in another process shows here within that time)."""
-        now = time.monotonic()
-        with self._lock:
-            cached = self._usernames.get(user)
-        if cached is not None and now - cached[0] < IDENTITY_TTL_S:
-            return cached[1]
-        name = self.identities.username(user.channel, user.external_id)
-        with self._lock:
-            self._usernames[user] = (now, name)
-        return name
+        return self._fresh(self._usernames, user, lambda: self.identities.username(
+            user.channel, user.external_id))
 
     def pending_approvals(self, user: ChannelUser) -> list[OutEvent]:
         """The approval requests waiting for this user: to show again after a restart."""
@@ -503,13 +498,18 @@ class Conversation:
         several events a second while it runs, and links change rarely."""
         if not owner:
             return frozenset()
+        return self._fresh(self._identities, owner, lambda: frozenset(
+            ChannelUser(i.channel, i.external_id) for i in self.identities.identities(owner)))
+
+    def _fresh(self, cache: dict[K, tuple[float, V]], key: K, read: Callable[[], V]) -> V:
+        """``cache[key]`` if it was read less than IDENTITY_TTL_S ago, else ``read()``
+        (outside the lock: it queries the database) and remembered."""
         now = time.monotonic()
         with self._lock:
-            cached = self._identities.get(owner)
+            cached = cache.get(key)
         if cached is not None and now - cached[0] < IDENTITY_TTL_S:
             return cached[1]
-        owned = frozenset(ChannelUser(i.channel, i.external_id)
-                          for i in self.identities.identities(owner))
+        value = read()
         with self._lock:
-            self._identities[owner] = (now, owned)
-        return owned
+            cache[key] = (now, value)
+        return value
