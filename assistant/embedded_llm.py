@@ -126,7 +126,7 @@ class ChatLlamaCpp(BaseChatModel):
 
 def smoke_test() -> str:
     """Load the packaged model and generate a few tokens: what `make install` runs once, so a
-    llama.cpp built for another CPU fails there, with advice, rather than mid-job."""
+    llama.cpp built for another CPU is found (and rebuilt) there rather than mid-job."""
     from langchain_core.messages import HumanMessage
 
     chat = ChatLlamaCpp(model_path=str(packaged_model_path()), n_ctx=512, max_tokens=8)

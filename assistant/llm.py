@@ -29,9 +29,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
 
-# How a backend can be made to answer in JSON that fits a schema.
+# Providers that answer from a server, not on this CPU (a job waiting on one frees its slot).
 REMOTE_PROVIDERS = frozenset({"ollama", "openai", "anthropic"})
 
+# How a backend can be made to answer in JSON that fits a schema.
 StructuredMode = Literal["llamacpp_schema", "openai_json_schema", "ollama_format", "prompt"]
 
 

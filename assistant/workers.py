@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 _apps: dict[tuple[str | None, str | None], Celery] = {}
 _threads: dict[tuple[str | None, str | None], Any] = {}
+_depth_watchers: dict[str, threading.Thread] = {}  # broker URL -> its queue-depth poller
 _lock = threading.Lock()
 
 
@@ -230,12 +231,12 @@ def watch_queue_depths(settings: Settings, every_s: float = 15.0) -> threading.T
     thread, once per process); None when no broker is configured."""
     from assistant.observability import set_queue_depth
 
-    key = ("queue-depths", broker_url(settings))
-    if key[1] is None:
+    url = broker_url(settings)
+    if url is None:
         return None
     with _lock:
-        if key in _threads:
-            return _threads[key]
+        if url in _depth_watchers:
+            return _depth_watchers[url]
 
         def watch() -> None:
             while True:
@@ -244,6 +245,6 @@ def watch_queue_depths(settings: Settings, every_s: float = 15.0) -> threading.T
                 time.sleep(every_s)
 
         thread = threading.Thread(target=watch, daemon=True, name="queue-depths")
-        _threads[key] = thread
+        _depth_watchers[url] = thread
         thread.start()
     return thread
