@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -12,11 +13,20 @@ from assistant.services import Services
 from tests.fakes import FRAMING, scripted
 
 
+@contextmanager
+def conversation_over(svc: Services) -> Iterator[Conversation]:
+    """A conversation over a real runner on ``svc``, with the scripted framing model."""
+    svc.set_chat(scripted(FRAMING))
+    runner = JobRunner(svc)
+    conversation = Conversation(svc, runner)
+    try:
+        yield conversation
+    finally:
+        conversation.close()
+        runner.close()
+
+
 @pytest.fixture
 def conv(tides_kb: Services) -> Iterator[Conversation]:
-    tides_kb.set_chat(scripted(FRAMING))
-    runner = JobRunner(tides_kb)
-    conversation = Conversation(tides_kb, runner)
-    yield conversation
-    conversation.close()
-    runner.close()
+    with conversation_over(tides_kb) as conversation:
+        yield conversation

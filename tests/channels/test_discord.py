@@ -28,6 +28,7 @@ from assistant.errors import ConfigError
 from assistant.runner import JobRunner
 from assistant.services import Services
 from storage.models import Job, Organization
+from tests.channels.conftest import conversation_over
 from tests.channels.discord_harness import (
     APP_ID,
     CHANNEL_ID,
@@ -55,12 +56,8 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conversation]:
     svc = Services.create(settings)
     added = svc.kb().add([SAMPLE_KB / "how-tides-work.md", SAMPLE_KB / "spring-and-neap-tides.md"])
     assert all(r.status == "added" for r in added), added
-    svc.set_chat(scripted(FRAMING))
-    runner = JobRunner(svc)
-    conversation = Conversation(svc, runner)
-    yield conversation
-    conversation.close()
-    runner.close()
+    with conversation_over(svc) as conversation:
+        yield conversation
     svc.close()
 
 

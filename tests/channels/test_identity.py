@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from uuid import UUID
 
 import pytest
@@ -118,11 +119,28 @@ def test_the_database_keeps_digests_not_codes(links: IdentityLinks, svc: Service
 
 
 def test_two_redeemers_of_one_code_cannot_both_link(links: IdentityLinks) -> None:
+    """At the same moment, not one after the other (test_a_code_works_once does that)."""
     code = links.issue_code("telegram", "42")
-    links.redeem(code, "discord", "777")
-    with pytest.raises(InputError, match="already used"):
-        links.redeem(code, "discord", "888")
-    assert links.username("discord", "888") == "discord:888"
+    start = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def redeem(external_id: str) -> None:
+        start.wait(10)
+        try:
+            links.redeem(code, "discord", external_id)
+            outcomes[external_id] = "linked"
+        except InputError as exc:
+            outcomes[external_id] = exc.user_message
+
+    threads = [threading.Thread(target=redeem, args=(i,)) for i in ("777", "888")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(outcomes) == 2 and list(outcomes.values()).count("linked") == 1, outcomes
+    loser = next(i for i, outcome in outcomes.items() if outcome != "linked")
+    assert "already used" in outcomes[loser]
+    assert links.username("discord", loser) == f"discord:{loser}"
 
 
 def test_owner_and_workspace_reviewers_may_review(svc: Services) -> None:

@@ -8,9 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 
 from assistant.config import Settings
@@ -18,18 +17,18 @@ from assistant.graph import checkpoint
 from assistant.graph.checkpoint import close_checkpointer, make_checkpointer
 from storage import db as storage_db
 from storage.db import Database
+from tests.storage.conftest import _admin_connect
 
 IDLE_S = 0.2  # the tests' idle threshold, instead of the real IDLE_PING_S
 
 
-def kill_connections(database_url: str, application: str | None = None) -> int:
+def kill_connections(database_url: str) -> int:
     """Terminate every other server connection to the test database; how many."""
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
-    admin = database_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0]
-    with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
+    url = make_url(database_url)
+    with _admin_connect(url.set(database="postgres")) as conn:
         rows = conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchall()
+            "WHERE datname = %s AND pid <> pg_backend_pid()", (url.database,)).fetchall()
     return len(rows)
 
 
