@@ -54,3 +54,12 @@ class NoSourcesError(AssistantError):
 
 class StorageFullError(AssistantError):
     """The disk is full while writing a file."""
+
+
+class ResearchUnavailable(AssistantError):
+    """A configured research service cannot be reached or answered with an error."""
+
+
+class FetchRefused(AssistantError):
+    """A page research must not or cannot read (private address, robots.txt, too big,
+    not text)."""
