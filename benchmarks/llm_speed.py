@@ -12,8 +12,8 @@ import argparse
 import os
 import time
 
-from assistant.embedded_llm import _load_llama, packaged_model_path
 from assistant.graph.nodes.write import Framing
+from assistant.llm.embedded import _load_llama, packaged_model_path
 
 PROMPT = (
     "Topic: how tides work.\nFacts:\n- The Moon's gravity pulls the oceans into two bulges.\n"

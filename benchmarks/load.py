@@ -19,7 +19,8 @@ Figures printed:
   time spent inside the step functions (as the steps record it), per step run: LangGraph,
   checkpoints, job-step rows, events, pub/sub; target < 5 ms; measured with one conversation
   alone and under load;
-- Celery round trip (``assistant.workers.measure_round_trip``) when it exists; target < 15 ms;
+- Celery round trip (``assistant.infra.task_queue.measure_round_trip``) when it exists;
+  target < 15 ms;
 - throughput (jobs and turns per second) and peak memory (max RSS) of this process;
 - the machine's load average before and after.
 """
@@ -50,12 +51,12 @@ import psycopg  # noqa: E402
 import redis  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from assistant.channels import ChannelUser, OutEvent  # noqa: E402
+from assistant.app.conversation import Conversation  # noqa: E402
+from assistant.app.events import ChannelUser, OutEvent  # noqa: E402
+from assistant.app.runner import JobRunner  # noqa: E402
+from assistant.app.studio import Services  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.conversation import Conversation  # noqa: E402
-from assistant.observability import configure_logging  # noqa: E402
-from assistant.runner import JobRunner  # noqa: E402
-from assistant.services import Services  # noqa: E402
+from assistant.infra.observability import configure_logging  # noqa: E402
 from tests.fakes import FRAMING, draft, scripted  # noqa: E402
 
 SAMPLE_KB = REPO / "assistant" / "data" / "sample_kb"
@@ -306,7 +307,7 @@ def stop(worker: subprocess.Popen[bytes] | None) -> None:
 
 def worker_ready(settings: Settings, worker_up_s: float = 90.0) -> str:
     """Wait until the worker answers (its start-up takes seconds of CPU)."""
-    from assistant.workers import measure_round_trip
+    from assistant.infra.task_queue import measure_round_trip
 
     started = time.monotonic()
     while True:
@@ -319,7 +320,7 @@ def worker_ready(settings: Settings, worker_up_s: float = 90.0) -> str:
 
 
 def celery_round_trip(settings: Settings, samples: int) -> str:
-    from assistant.workers import measure_round_trip
+    from assistant.infra.task_queue import measure_round_trip
 
     try:
         times = list(measure_round_trip(settings, samples))

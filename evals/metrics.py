@@ -15,9 +15,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from assistant.graph.state import Brief, Research, Script
-from assistant.tools.loaders import split_sentences
-from assistant.tools.qa_rules import reading_grade
+from assistant.content import Brief, Research, Script
+from assistant.tools.knowledge.loaders import split_sentences
+from assistant.tools.quality.text import reading_grade
 
 _WORD = re.compile(r"[a-z][a-z'-]+")
 # Words that carry no claim: a sentence is judged by what is left.

@@ -26,12 +26,12 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from assistant.app.runner import JobRunner
+from assistant.app.studio import Services
 from assistant.config import Settings
+from assistant.content import Brief, ReviewDecision, Script
 from assistant.errors import AssistantError
-from assistant.graph.state import Brief, ReviewDecision, Script
 from assistant.llm import ChatModel
-from assistant.runner import JobRunner
-from assistant.services import Services
 from evals.metrics import Scores, score
 
 DATASET = Path(__file__).parent / "datasets" / "topics.yaml"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.app.studio import Services
 from assistant.config import Settings
-from assistant.services import Services
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_KB = REPO / "assistant" / "data" / "sample_kb"

@@ -21,6 +21,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
 
+from assistant.content import Format
 from assistant.errors import AssistantError, StepError, StorageFullError
 from assistant.graph import progress
 from assistant.graph.nodes import (
@@ -34,9 +35,9 @@ from assistant.graph.nodes import (
     voice,
     write,
 )
-from assistant.graph.state import Format, PipelineState
-from assistant.observability import log_context, observe_step
-from assistant.services import Services
+from assistant.graph.services import Services
+from assistant.graph.state import PipelineState
+from assistant.infra.observability import log_context, observe_step
 from storage.errors import DiskFullError
 
 log = logging.getLogger(__name__)

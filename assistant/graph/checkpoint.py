@@ -33,9 +33,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import make_url
 from sqlalchemy.engine import URL
 
+from assistant import content as content_module
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.graph import state as state_module
 from storage.db import IDLE_PING_S, SQLITE_BUSY_TIMEOUT_MS, enable_wal, retry_when_locked
 
 if TYPE_CHECKING:
@@ -54,10 +54,10 @@ _POSTGRES_SCHEMES = ("postgresql", "postgres")
 def state_types() -> list[tuple[str, str]]:
     """Every pydantic type the state holds, allowed through the checkpoint serializer."""
     return [
-        (state_module.__name__, name)
-        for name, value in vars(state_module).items()
+        (content_module.__name__, name)
+        for name, value in vars(content_module).items()
         if isinstance(value, type) and issubclass(value, BaseModel)
-        and value.__module__ == state_module.__name__
+        and value.__module__ == content_module.__name__
     ]
 
 

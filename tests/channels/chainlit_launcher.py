@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from assistant.channels.chainlit_app import serve
+from assistant.app.studio import Services
+from assistant.channels.web.app import serve
 from assistant.config import Settings
-from assistant.services import Services
 from tests.fakes import FRAMING, scripted
 
 # not imported from tests.conftest: importing it clears the ASSISTANT_* settings we need

@@ -7,9 +7,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from assistant.conversation import Conversation
-from assistant.runner import JobRunner
-from assistant.services import Services
+from assistant.app.conversation import Conversation
+from assistant.app.runner import JobRunner
+from assistant.app.studio import Services
 from tests.fakes import FRAMING, scripted
 
 

@@ -41,9 +41,9 @@ import discord
 from discord.http import Route
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
-from assistant.channels import ChannelUser
-from assistant.channels.discord_bot import StudioBot
-from assistant.conversation import Conversation
+from assistant.app.conversation import Conversation
+from assistant.app.events import ChannelUser
+from assistant.channels.discord import StudioBot
 
 T = TypeVar("T")
 APP_ID = 900_000_000_000_000_001

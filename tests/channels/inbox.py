@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from assistant.channels import ChannelUser, OutEvent
+from assistant.app.events import ChannelUser, OutEvent
 
 
 class Inbox:

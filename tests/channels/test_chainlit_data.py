@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from assistant.channels.web_auth import (
+from assistant.app.studio import Services
+from assistant.channels.web.auth import (
     authenticate,
     check_username,
     hash_password,
@@ -23,7 +24,6 @@ from assistant.channels.web_auth import (
 )
 from assistant.config import Settings
 from assistant.errors import InputError
-from assistant.services import Services
 
 # Chainlit fixes its app root (and makes .files/ and .chainlit/ there) when first imported:
 # keep that out of the working tree.
@@ -99,7 +99,7 @@ def test_user_add_reads_the_password_from_env_or_stdin(settings: Settings) -> No
 @pytest.fixture
 def layer(svc: Services) -> Iterator[Any]:
     pytest.importorskip("chainlit")
-    from assistant.channels.chainlit_data import OurDataLayer
+    from assistant.channels.web.data import OurDataLayer
 
     yield OurDataLayer(svc.db)
 
@@ -226,7 +226,7 @@ def test_url_elements_are_kept_and_session_files_are_not(layer: Any) -> None:
 def test_app_root_is_offline_and_complete(settings: Settings) -> None:
     if importlib.util.find_spec("chainlit") is None:
         pytest.skip("needs chainlit")
-    from assistant.channels.chainlit_app import prepare_app_root
+    from assistant.channels.web.app import prepare_app_root
 
     root = prepare_app_root(settings, "127.0.0.1", 8123)
     config = (root / ".chainlit" / "config.toml").read_text()
@@ -243,7 +243,7 @@ def test_header_login_takes_the_proxy_user_name(settings: Settings,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from starlette.datastructures import Headers
 
-    from assistant.channels import chainlit_app
+    from assistant.app.events import chainlit_app
 
     header = settings.model_copy(update={"chat_auth": "header",
                                          "chat_auth_header": "X-Remote-User"})

@@ -8,11 +8,11 @@ from uuid import UUID
 
 import pytest
 
-from assistant.channels import ChannelUser, OutEvent
-from assistant.channels.commands import CLARIFY_QUESTION
-from assistant.conversation import Conversation
-from assistant.runner import JobRunner
-from assistant.services import Services
+from assistant.app.conversation import Conversation
+from assistant.app.events import ChannelUser, OutEvent
+from assistant.app.runner import JobRunner
+from assistant.app.studio import Services
+from assistant.app.commands import CLARIFY_QUESTION
 from storage.models import Organization, OrganizationMember
 from tests.channels.inbox import Inbox
 from tests.fakes import FRAMING, scripted

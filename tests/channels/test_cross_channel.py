@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.channels import ChannelUser
+from assistant.app.conversation import Conversation
+from assistant.app.events import ChannelUser
 from assistant.config import Settings
-from assistant.conversation import Conversation
 from tests.channels.discord_harness import DiscordHarness, Person
 from tests.channels.tg_harness import TgBot, make_voice_note, tg_user
 

@@ -16,17 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from assistant.channels import OutEvent
-from assistant.channels.discord_bot import NO_TOKEN, run_bot
-from assistant.channels.discord_bot.bot import DOWNLOAD_LIMIT_MB
-from assistant.channels.discord_bot.buttons import make_id, read_id
-from assistant.channels.discord_bot.render import deliver_artifact
-from assistant.channels.discord_bot.workspaces import guild_slug
+from assistant.app.conversation import Conversation
+from assistant.app.events import OutEvent
+from assistant.app.runner import JobRunner
+from assistant.app.studio import Services
+from assistant.channels.discord import NO_TOKEN, run_bot
+from assistant.channels.discord.bot import DOWNLOAD_LIMIT_MB
+from assistant.channels.discord.buttons import make_id, read_id
+from assistant.channels.discord.render import deliver_artifact
+from assistant.channels.discord.workspaces import guild_slug
 from assistant.config import Settings
-from assistant.conversation import Conversation
 from assistant.errors import ConfigError
-from assistant.runner import JobRunner
-from assistant.services import Services
 from storage.models import Job, Organization
 from tests.channels.conftest import conversation_over
 from tests.channels.discord_harness import (
@@ -322,7 +322,7 @@ def test_progress_edits_are_throttled(studio: Conversation) -> None:
 
 
 def test_a_job_started_elsewhere_reaches_the_user_by_dm(dc: DiscordHarness) -> None:
-    from assistant.channels import ChannelUser
+    from assistant.app.events import ChannelUser
 
     started = dc.conv.handle(ChannelUser("discord", str(ADA.id)), "/new tides --format blog")
     job_id = started[0].job_id or ""

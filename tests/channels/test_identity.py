@@ -9,15 +9,15 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
-from assistant.errors import InputError
-from assistant.identity import (
+from assistant.app.identity import (
     CODE_ALPHABET,
     CODE_LENGTH,
     Identity,
     IdentityLinks,
     may_review,
 )
-from assistant.services import Services
+from assistant.app.studio import Services
+from assistant.errors import InputError
 from storage.models import LinkCode, Organization, OrganizationMember
 
 

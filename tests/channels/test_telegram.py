@@ -22,16 +22,16 @@ from pydantic import SecretStr
 from telegram.error import NetworkError
 from telegram.ext import Application
 
-from assistant.channels import ChannelUser, OutEvent, artifact, progress
+from assistant.app.conversation import Conversation
+from assistant.app.events import ChannelUser, OutEvent, artifact, progress
+from assistant.app.runner import JobRunner
+from assistant.app.studio import Services
 from assistant.channels.telegram import build_application, check_telegram
 from assistant.channels.telegram.chats import ChatDirectory
 from assistant.channels.telegram.payloads import button_data, read_button
 from assistant.channels.telegram.render import Renderer
 from assistant.config import Settings
-from assistant.conversation import Conversation
 from assistant.errors import ConfigError
-from assistant.runner import JobRunner
-from assistant.services import Services
 from tests.channels.tg_harness import (
     FILE_URL,
     TOKEN,

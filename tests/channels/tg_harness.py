@@ -37,9 +37,9 @@ from telegram import Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
+from assistant.app.conversation import Conversation
 from assistant.channels.telegram import TelegramBot, build_application
 from assistant.config import Settings
-from assistant.conversation import Conversation
 
 BOT_ID = 7000001
 TOKEN = f"{BOT_ID}:AAtest-token-for-the-offline-harness_x"

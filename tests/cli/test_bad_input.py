@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.graph.state import Brief, ReviewDecision
-from assistant.runner import JobRunner
-from assistant.services import Services
+from assistant.app.runner import JobRunner
+from assistant.app.studio import Services
+from assistant.content import Brief, ReviewDecision
 from tests.cli.helpers import assistant, query
 from tests.fakes import FRAMING, scripted
 

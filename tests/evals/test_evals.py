@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.graph.state import Brief, Finding, Research, Script, Section, Source
+from assistant.content import Brief, Finding, Research, Script, Section, Source
 from evals.metrics import (
     citation_coverage,
     fact_coverage,

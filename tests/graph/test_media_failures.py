@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.graph.state import Brief, ReviewDecision
-from assistant.runner import Event, JobRunner, Outcome
-from assistant.services import Services
+from assistant.app.runner import Event, JobRunner, Outcome
+from assistant.app.studio import Services
+from assistant.content import Brief, ReviewDecision
 from media.images import DEFAULT_FONT
 from tests.fakes import FRAMING, scripted
 

@@ -12,9 +12,9 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from assistant.graph.state import Brief, ReviewDecision
-from assistant.runner import Event, JobRunner
-from assistant.services import Services
+from assistant.app.runner import Event, JobRunner
+from assistant.app.studio import Services
+from assistant.content import Brief, ReviewDecision
 from tests.fakes import FRAMING, draft, scripted
 
 

@@ -25,6 +25,7 @@ from langgraph.types import Command, interrupt
 from sqlalchemy import make_url
 
 from assistant.config import Settings
+from assistant.content import Brief, ReviewDecision
 from assistant.errors import ConfigError
 from assistant.graph.checkpoint import (
     checkpoint_target,
@@ -34,7 +35,6 @@ from assistant.graph.checkpoint import (
     open_checkpointer,
     state_types,
 )
-from assistant.graph.state import Brief, ReviewDecision
 
 BACKENDS = ["sqlite", "postgresql"]
 

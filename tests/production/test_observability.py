@@ -14,10 +14,11 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from assistant.app.runner import JobRunner
+from assistant.app.studio import Services
 from assistant.config import Settings
-from assistant.graph.state import Brief, ReviewDecision
-from assistant.llm import ChatModel
-from assistant.observability import (
+from assistant.content import Brief, ReviewDecision
+from assistant.infra.observability import (
     REGISTRY,
     configure_logging,
     count_tokens,
@@ -29,8 +30,7 @@ from assistant.observability import (
     start_metrics_server,
     time_step,
 )
-from assistant.runner import JobRunner
-from assistant.services import Services
+from assistant.llm import ChatModel
 from tests.fakes import FRAMING, ScriptedChat
 
 
@@ -214,7 +214,7 @@ def test_long_running_processes_serve_metrics_when_a_port_is_set(tmp_path: Any) 
 def test_queue_depth_is_read_from_the_real_broker(broker: str, tmp_path: Path) -> None:
     """Tasks sent while no worker consumes wait in the broker's queue; the gauge's reading
     counts them, per queue."""
-    from assistant.workers import celery_app, queue_depths
+    from assistant.infra.task_queue import celery_app, queue_depths
     from tests.production.worker_helpers import reset_broker, settings_for
 
     settings = settings_for(tmp_path, broker)
@@ -231,7 +231,7 @@ def test_queue_depth_is_read_from_the_real_broker(broker: str, tmp_path: Path) -
 
 
 def test_queue_depth_is_empty_in_process_and_when_the_broker_is_down(tmp_path: Path) -> None:
-    from assistant.workers import queue_depths
+    from assistant.infra.task_queue import queue_depths
 
     assert queue_depths(Settings(_env_file=None, data_dir=tmp_path)) == {}
     down = Settings(_env_file=None, data_dir=tmp_path, broker_url="redis://127.0.0.1:1/0")
@@ -241,7 +241,7 @@ def test_queue_depth_is_empty_in_process_and_when_the_broker_is_down(tmp_path: P
 def test_jobs_waiting_for_a_slot_are_a_queue_depth() -> None:
     import threading
 
-    from assistant.slots import JobSlots
+    from assistant.infra.slots import JobSlots
 
     def depth() -> float:
         return REGISTRY.get_sample_value("assistant_queue_depth", {"queue": "jobs"}) or 0.0

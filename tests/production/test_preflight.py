@@ -18,7 +18,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.preflight import check_services, planned_checks
+from assistant.infra.preflight import check_services, planned_checks
 from tests.cli.helpers import assistant
 
 CLOSED = "127.0.0.1:1"

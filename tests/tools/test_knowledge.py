@@ -15,11 +15,11 @@ from urllib.parse import urlparse
 import pytest
 
 from assistant.config import Settings
+from assistant.content import Finding, Source
 from assistant.errors import ConfigError
-from assistant.graph.state import Finding, Source
-from assistant.tools import knowledge
-from assistant.tools.embeddings import MiniLMEmbedder
 from assistant.tools.knowledge import KnowledgeBase, point_id, source_id_for
+from assistant.tools.knowledge import store as knowledge
+from assistant.tools.knowledge.embeddings import MiniLMEmbedder
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import InputError
-from assistant.tools.loaders import (
+from assistant.tools.knowledge.loaders import (
     Document,
     chunk_sections,
     load_document,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.graph.state import Brief, Research, Script, Section, Source
-from assistant.tools.qa_rules import (
+from assistant.content import Brief, Research, Script, Section, Source
+from assistant.tools.quality.text import (
     BrandRules,
     QAContext,
     check_brand,

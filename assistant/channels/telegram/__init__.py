@@ -17,9 +17,9 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
+from assistant.app.conversation import Conversation
 from assistant.channels.telegram.bot import TelegramBot
 from assistant.config import Settings
-from assistant.conversation import Conversation
 from assistant.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,8 @@ def run_bot(settings: Settings) -> int:
     (Ctrl-C). Updates sent while the bot was down are processed when it starts."""
     token = bot_token(settings)
     name = asyncio.run(check_telegram(token))
-    from assistant.runner import JobRunner
-    from assistant.services import Services
+    from assistant.app.runner import JobRunner
+    from assistant.app.studio import Services
 
     svc = Services.create(settings)
     runner = JobRunner(svc)

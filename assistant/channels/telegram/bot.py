@@ -1,5 +1,5 @@
 """The Telegram bot's handlers: commands, free text, voice notes, files and button presses,
-all handed to :class:`~assistant.conversation.Conversation` as
+all handed to :class:`~assistant.app.conversation.Conversation` as
 ``ChannelUser("telegram", str(from_user.id))``.
 
 A voice note is a request: it is transcribed with the media library's ASR and then handled
@@ -29,8 +29,9 @@ from telegram.ext import (
     filters,
 )
 
-from assistant.channels import ChannelUser, OutEvent
-from assistant.channels.commands import COMMANDS
+from assistant.app.conversation import Conversation
+from assistant.app.events import ChannelUser, OutEvent
+from assistant.app.commands import COMMANDS
 from assistant.channels.telegram.chats import CHANNEL, ChatDirectory
 from assistant.channels.telegram.payloads import (
     Press,
@@ -40,7 +41,6 @@ from assistant.channels.telegram.payloads import (
 )
 from assistant.channels.telegram.render import Renderer
 from assistant.config import Settings
-from assistant.conversation import Conversation
 from assistant.errors import AssistantError
 from media.asr import Transcriber, get_transcriber
 from media.errors import MediaError

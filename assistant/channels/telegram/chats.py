@@ -13,7 +13,7 @@ import os
 import threading
 from pathlib import Path
 
-from assistant.channels import ChannelUser
+from assistant.app.events import ChannelUser
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"

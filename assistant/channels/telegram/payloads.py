@@ -1,7 +1,7 @@
 """What the bot's buttons and prompts carry, and how it checks them when they come back.
 
 An inline button's ``callback_data`` (at most 64 bytes) is ``action|job|stage|tag``: the tag
-is an HMAC of the rest with the app secret (:mod:`assistant.secrets_store`), so a client
+is an HMAC of the rest with the app secret (:mod:`assistant.infra.signing`), so a client
 cannot forge a press for another job, action or review stage. The stage goes to
 ``Conversation.decide`` so a button left over from an earlier review decides nothing later.
 
@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.channels import REVIEW_ACTIONS
+from assistant.app.events import REVIEW_ACTIONS
 from assistant.config import Settings
-from assistant.secrets_store import sign, verify
+from assistant.infra.signing import sign, verify
 
 MAX_CALLBACK_BYTES = 64  # Telegram's limit on callback_data
 TAG_LENGTH = 16

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from assistant.channels import OutEvent
+from assistant.app.events import OutEvent
 from assistant.channels.telegram.payloads import button_data
 from assistant.config import Settings
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from assistant.graph.nodes.media_common import current_media, preset_for, run_media_task
 from assistant.graph.progress import emit
+from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
-from assistant.services import Services
-from assistant.tools.tasks import TaskSpec
+from assistant.tools.rendering.tasks import TaskSpec
 
 STEP = "assemble"
 

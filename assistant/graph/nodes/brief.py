@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from assistant.graph.progress import emit
+from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
-from assistant.services import Services
 
 STEP = "brief"
 

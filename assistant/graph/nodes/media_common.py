@@ -1,7 +1,7 @@
 """Shared helpers for the media steps: presets per format, work dirs, media state, tasks.
 
 The heavy work (images, TTS, ASR, render) runs as media tasks on the workers
-(:mod:`assistant.tools.tasks`); a step builds the task's arguments, waits for it with
+(:mod:`assistant.tools.rendering.tasks`); a step builds the task's arguments, waits for it with
 progress, and stores what it made as the job's artifacts.
 """
 
@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from assistant.content import Format, MediaAssets
 from assistant.errors import StepError
 from assistant.graph.progress import emit
-from assistant.graph.state import Format, MediaAssets, PipelineState
-from assistant.services import Services
-from assistant.tools.tasks import TaskSpec, progress_span, run_task
+from assistant.graph.services import Services
+from assistant.graph.state import PipelineState
+from assistant.tools.rendering.tasks import TaskSpec, progress_span, run_task
 from media.errors import BackendUnavailable, MediaError, ToolMissing
 from media.presets import Preset, load_preset
 

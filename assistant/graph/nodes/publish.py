@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.graph.progress import emit
+from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
-from assistant.services import Services
-from assistant.tools.qa_rules import BrandRules
-from assistant.tools.templates import render_markdown
+from assistant.tools.quality.text import BrandRules
+from assistant.tools.writing.templates import render_markdown
 
 STEP = "publish"
 

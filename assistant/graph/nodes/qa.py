@@ -7,13 +7,14 @@ report in front of them.
 
 from __future__ import annotations
 
+from assistant.content import QACheck, QAReport
 from assistant.graph.nodes.media_common import preset_for
 from assistant.graph.progress import emit
-from assistant.graph.state import PipelineState, QACheck, QAReport
-from assistant.services import Services
-from assistant.tools.media_qa import media_checks
-from assistant.tools.qa_rules import TEXT_CHECKS, BrandRules, QAContext, redact_script
-from assistant.tools.templates import render_markdown, style
+from assistant.graph.services import Services
+from assistant.graph.state import PipelineState
+from assistant.tools.quality.media import media_checks
+from assistant.tools.quality.text import TEXT_CHECKS, BrandRules, QAContext, redact_script
+from assistant.tools.writing.templates import render_markdown, style
 
 STEP = "qa"
 

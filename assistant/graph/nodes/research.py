@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter
 
-from assistant.cache import research_cache, research_key
+from assistant.content import Finding, Research
 from assistant.errors import NoSourcesError
 from assistant.graph.progress import emit
-from assistant.graph.state import Finding, PipelineState, Research
-from assistant.services import Services
+from assistant.graph.services import Services
+from assistant.graph.state import PipelineState
+from assistant.infra.cache import research_cache, research_key
 
 STEP = "research"
 
@@ -40,7 +41,7 @@ _FINDINGS = TypeAdapter(list[Finding])
 
 
 def _search(svc: Services, query: str) -> list[Finding]:
-    """``kb.search``, through the research cache (Redis or in-process; see assistant.cache)."""
+    """``kb.search``, through the research cache (Redis or in-process; assistant.infra.cache)."""
     kb = svc.kb()
     cache = research_cache(svc.settings)
     embedder = str(getattr(kb.embedder, "name", type(kb.embedder).__name__))

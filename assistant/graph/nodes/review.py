@@ -15,10 +15,11 @@ from typing import Any
 from langgraph.types import interrupt
 from pydantic import ValidationError
 
+from assistant.content import ReviewDecision
 from assistant.errors import InputError
-from assistant.graph.state import PipelineState, ReviewDecision
-from assistant.services import Services
-from assistant.tools.templates import render_markdown
+from assistant.graph.services import Services
+from assistant.graph.state import PipelineState
+from assistant.tools.writing.templates import render_markdown
 
 STAGES = {
     "review_script": "Review the script before media is made",

@@ -9,15 +9,16 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
+from assistant.content import SceneMedia
 from assistant.graph.nodes.media_common import (
     current_media,
     preset_for,
     run_media_task,
 )
 from assistant.graph.progress import emit
-from assistant.graph.state import PipelineState, SceneMedia
-from assistant.services import Services
-from assistant.tools.tasks import TaskSpec
+from assistant.graph.services import Services
+from assistant.graph.state import PipelineState
+from assistant.tools.rendering.tasks import TaskSpec
 
 STEP = "visuals"
 CAPTION_SPACE = 0.12  # fraction of the frame above the safe zone's bottom kept for captions

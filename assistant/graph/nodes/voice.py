@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant.content import SceneMedia
 from assistant.graph.nodes.media_common import (
     current_media,
     media_failure,
@@ -18,9 +19,9 @@ from assistant.graph.nodes.media_common import (
     work_dir,
 )
 from assistant.graph.progress import emit
-from assistant.graph.state import PipelineState, SceneMedia
-from assistant.services import Services
-from assistant.tools.tasks import TaskSpec
+from assistant.graph.services import Services
+from assistant.graph.state import PipelineState
+from assistant.tools.rendering.tasks import TaskSpec
 from media.asr import word_error_rate
 from media.captions import build_captions, write_ass, write_srt
 from media.errors import MediaError

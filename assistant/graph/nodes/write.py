@@ -14,23 +14,23 @@ import re
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from assistant.errors import NoSourcesError
-from assistant.graph.progress import emit
-from assistant.graph.state import (
+from assistant.content import (
     TEMPLATE_FOR_FORMAT,
     Brief,
     Finding,
-    PipelineState,
     Research,
     Script,
     Section,
     Source,
 )
+from assistant.errors import NoSourcesError
+from assistant.graph.progress import emit
+from assistant.graph.services import Services
+from assistant.graph.state import PipelineState
 from assistant.llm import structured
-from assistant.services import Services
-from assistant.tools import compose
-from assistant.tools.qa_rules import BrandRules
-from assistant.tools.templates import StylePreset, render_markdown, render_prompt, style
+from assistant.tools.quality.text import BrandRules
+from assistant.tools.writing import compose
+from assistant.tools.writing.templates import StylePreset, render_markdown, render_prompt, style
 
 STEP = "write"
 

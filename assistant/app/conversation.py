@@ -1,0 +1,515 @@
+"""The channel-agnostic conversation: messages, commands and button presses in, events out.
+
+A channel calls :meth:`Conversation.handle` with a user's text and :meth:`Conversation.decide`
+for an approval button, and renders the :class:`~assistant.channels.OutEvent` s it gets back.
+Each job runs on a background thread (a user may have several at once); its later events
+reach the callbacks registered with :meth:`Conversation.subscribe`. Methods are thread-safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextvars import ContextVar
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from assistant.app.bus import EventBus, make_bus, new_origin
+from assistant.app.events import (
+    MEDIA_KINDS,
+    REVIEW_ACTIONS,
+    Callback,
+    ChannelUser,
+    OutEvent,
+    approval_request,
+    artifact,
+    from_runner,
+    refuse,
+    say,
+)
+from assistant.app.identity import IdentityLinks, check_review
+from assistant.app.runner import FINISHED, Event, JobRunner, Outcome, observed_status
+from assistant.app import commands as cmd
+from assistant.content import ReviewDecision
+from assistant.errors import AssistantError, InputError, JobNotFound, JobStateError
+from assistant.graph.services import Services
+from assistant.infra.ratelimit import RateLimited, RateLimiter, make_rate_limiter
+from assistant.infra.slots import JobSlots
+from storage.errors import StorageError
+from storage.records import JobRecord
+
+if TYPE_CHECKING:
+    from assistant.tools.knowledge import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("pending", "processing", "review", "failed")
+HISTORY_LIMIT = 500
+IDENTITY_TTL_S = 5.0  # how long usernames and an owner's linked identities are reused
+Work = Callable[[Callable[[Event], None]], Outcome]
+_CHARGED: ContextVar[bool] = ContextVar("conversation_rate_charged", default=False)
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Cancelled(Exception):
+    """Raised in a job's event sink to stop a cancelled job between steps."""
+
+
+class Conversation:
+    def __init__(self, svc: Services, runner: JobRunner,
+                 identities: IdentityLinks | None = None, *, bus: EventBus | None = None,
+                 limiter: RateLimiter | None = None) -> None:
+        self.svc, self.runner = svc, runner
+        # Redis (when configured): events of jobs other processes run; per-user rate limits
+        self.origin = new_origin()
+        self._bus = bus or make_bus(svc.settings)
+        self._limiter = limiter or make_rate_limiter(svc.settings)
+        self.identities = identities or IdentityLinks(svc.db)
+        self._lock = threading.RLock()
+        self._threads: dict[str, threading.Thread] = {}
+        self._slots = JobSlots(svc.settings.job_concurrency)
+        self._cancelled: set[str] = set()
+        self._watchers: dict[str, set[ChannelUser]] = {}
+        self._subscribers: list[tuple[ChannelUser | str, Callback]] = []
+        self._clarify: dict[ChannelUser, cmd.RequestParse] = {}
+        self._confirm: dict[ChannelUser, tuple[str, str]] = {}
+        self._history: dict[str, list[OutEvent]] = {}
+        self._owners: dict[str, str] = {}
+        self._identities: dict[str, tuple[float, frozenset[ChannelUser]]] = {}
+        self._usernames: dict[ChannelUser, tuple[float, str]] = {}
+        self._unlisten = self._bus.listen(self._on_remote)
+
+    # --- what channels call ----------------------------------------------------------------
+
+    def subscribe(self, who: ChannelUser | str, callback: Callback) -> Callable[[], None]:
+        """Later events for one identity, or every identity on a channel ("telegram"); the
+        callback runs on the job's thread with the identity to show the event to (the owner's
+        linked identities, whoever started or decided the job). Returns an unsubscriber."""
+        entry = (who, callback)
+        with self._lock:
+            self._subscribers.append(entry)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if entry in self._subscribers:
+                    self._subscribers.remove(entry)
+
+        return unsubscribe
+
+    def handle(self, user: ChannelUser, text: str) -> list[OutEvent]:
+        """A message: a slash command or free text. Returns the immediate replies."""
+        return self._safely(None, self._limited(user, lambda: self._handle(user, text.strip())))
+
+    def decide(self, user: ChannelUser, job_id: str, action: str, notes: str = "",
+               stage: str | None = None) -> list[OutEvent]:
+        """A review answer (a button press): approve, revise (with notes) or reject.
+
+        ``stage``, when the button carries it, must be the review now waiting, so a stale
+        button from an earlier review cannot decide a later one.
+        """
+        return self._safely(job_id, self._limited(
+            user, lambda: self._decide(user, job_id, action, notes, stage)))
+
+    def add_files(self, user: ChannelUser, paths: Iterable[Path]) -> list[OutEvent]:
+        """Files a user uploaded, into the knowledge base."""
+        return self._safely(None, lambda: [say(None, cmd.format_add_results(
+            self._kb().add(paths)))])
+
+    def username(self, user: ChannelUser) -> str:
+        """The internal user this identity acts as (read again after IDENTITY_TTL_S: every
+        turn needs it, and a link made in another process shows here within that time)."""
+        return self._fresh(self._usernames, user, lambda: self.identities.username(
+            user.channel, user.external_id))
+
+    def pending_approvals(self, user: ChannelUser) -> list[OutEvent]:
+        """The approval requests waiting for this user: to show again after a restart."""
+        jobs = self.svc.repo.list_jobs(100, user=self.username(user), status="review")
+        return [approval_request(j.id, r) for j in jobs if (r := self.runner.pending_review(j.id))]
+
+    def pending_by_channel(self, channel: str) -> list[tuple[ChannelUser, OutEvent]]:
+        """Every approval request waiting now, with each identity on ``channel`` to show it to
+        (the owner's linked identities and whoever watched the job in this process): what a
+        bot or the web app shows again after a restart."""
+        found: list[tuple[ChannelUser, OutEvent]] = []
+        for job in self.svc.repo.list_jobs(1000, status="review"):
+            review = self.runner.pending_review(job.id)
+            if review is None:
+                continue
+            with self._lock:
+                watchers = set(self._watchers.get(job.id, ()))
+            for user in self._recipients(job.id, watchers):
+                if user.channel == channel:
+                    found.append((user, approval_request(job.id, review)))
+        return found
+
+    def history(self, job_id: str) -> list[OutEvent]:
+        """The job's background events so far (the newest HISTORY_LIMIT)."""
+        with self._lock:
+            return list(self._history.get(job_id, []))
+
+    def wait(self, job_id: str, timeout: float | None = None) -> bool:
+        """Block until the job's background work stops; False if ``timeout`` ran out first."""
+        with self._lock:
+            thread = self._threads.get(job_id)
+        if thread is None or thread is threading.current_thread():
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Wait for background work to stop (a job waiting for review holds no thread)."""
+        with self._lock:
+            threads = list(self._threads.values())
+        for thread in threads:
+            thread.join(timeout)
+        self._unlisten()
+
+    def _limited(self, user: ChannelUser,
+                 act: Callable[[], list[OutEvent]]) -> Callable[[], list[OutEvent]]:
+        """``act`` behind the user's rate limit (one token per message or button press; a
+        command that decides inside the same message is not charged twice)."""
+        def run() -> list[OutEvent]:
+            if _CHARGED.get():
+                return act()
+            wait = self._limiter.acquire(self.username(user))
+            if wait > 0:
+                raise RateLimited(wait)
+            token = _CHARGED.set(True)
+            try:
+                return act()
+            finally:
+                _CHARGED.reset(token)
+
+        return run
+
+    def _kb(self) -> KnowledgeBase:
+        return self.svc.kb()
+
+    def _safely(self, job_id: str | None, act: Callable[[], list[OutEvent]]) -> list[OutEvent]:
+        """Run ``act``; a failure becomes one error line (an unexpected one is logged)."""
+        try:
+            return act()
+        except AssistantError as exc:
+            return [refuse(job_id, exc.user_message)]
+        except StorageError as exc:
+            return [refuse(job_id, str(exc))]
+        except Exception:
+            log.exception("conversation failed (job %s)", job_id)
+            return [refuse(job_id, "something went wrong on our side (it is logged): try again")]
+
+    def _handle(self, user: ChannelUser, text: str) -> list[OutEvent]:
+        """Free text is the yes/no we asked for, the answer to our one clarifying question,
+        notes for the user's job waiting for review (confirmed first), or a new request."""
+        if not text:
+            raise InputError("say what you would like to make, or send /help")
+        with self._lock:
+            confirm = self._confirm.pop(user, None)
+            pending = self._clarify.pop(user, None)
+        if text.startswith("/"):
+            return self._command(user, cmd.parse_command(text))
+        if confirm is not None:
+            answer = cmd.yes_or_no(text)
+            if answer is True:
+                return self.decide(user, confirm[0], "revise", confirm[1])
+            if answer is False:
+                return [say(confirm[0], f"OK, nothing was sent to {confirm[0]}.")]
+        if pending is not None:
+            return self._answer(user, pending, text)
+        if cmd.yes_or_no(text) is not None:
+            raise InputError("there is nothing to confirm: /help lists what I can do")
+        return self._free_text(user, text)
+
+    # --- commands --------------------------------------------------------------------------
+
+    def _command(self, user: ChannelUser, command: cmd.Command) -> list[OutEvent]:
+        name, username = command.name, self.username(user)
+        if name == "help":
+            return [say(None, cmd.HELP_TEXT)]
+        if name == "new":
+            assert command.request is not None
+            return self._start(user, command.request)
+        if name == "jobs":
+            return [say(None, cmd.format_jobs(self.svc.repo.list_jobs(10, user=username)))]
+        if name == "status":
+            return self._status(username, command.job)
+        if name in ("approve", "reject"):
+            return self.decide(user, command.job or self._pick(username, ["review"], name), name)
+        if name == "revise":
+            job_id = command.job or self._pick(username, ["review"], name)
+            return self.decide(user, job_id, "revise", command.text)
+        if name == "cancel":
+            return self._cancel(user, command.job or self._pick(username, ACTIVE, name))
+        if name == "kb":
+            return [say(None, cmd.format_sources(self._kb().sources()))]
+        if name == "link":
+            linked = self.identities.link(user.channel, user.external_id, command.text)
+            with self._lock:  # a new link acts, and gets the owner's events, at once
+                self._identities.clear()
+                self._usernames.clear()
+            return [say(None, linked)]
+        raise InputError(f"unknown command /{name}: /help lists the commands")
+
+    def _pick(self, username: str, statuses: Collection[str], verb: str) -> str:
+        """The user's one job in ``statuses``; an InputError that asks which if several."""
+        jobs = self.jobs_of(username, statuses)
+        if len(jobs) == 1:
+            return jobs[0].id
+        if not jobs:
+            what = "waiting for review" if verb in REVIEW_ACTIONS else "in progress"
+            raise InputError(f"you have no job {what}: /jobs lists yours")
+        ids = ", ".join(j.id for j in jobs)
+        raise InputError(f"which one? {ids}: send /{verb} JOB")
+
+    def _status(self, username: str, job_id: str | None) -> list[OutEvent]:
+        if job_id is None:
+            active = self.jobs_of(username, ACTIVE)
+            latest = active or self.svc.repo.list_jobs(1, user=username)
+            if not latest:
+                return [say(None, cmd.format_jobs([]))]
+            job_id = self._pick(username, ACTIVE, "status") if active else latest[0].id
+        job = self.job(job_id)
+        self.check_reviewer(username, job)
+        review = self.runner.pending_review(job_id) if job.status == "review" else None
+        stage = review["action_request"]["action"] if review else None
+        location = next((p.location for p in self.svc.repo.publications(job_id)), None)
+        text = cmd.format_status(job, self.svc.repo.list_steps(job_id), stage, location)
+        return [say(job_id, text), *([approval_request(job_id, review)] if review else [])]
+
+    # --- jobs ------------------------------------------------------------------------------
+
+    def _start(self, user: ChannelUser, request: cmd.RequestParse) -> list[OutEvent]:
+        brief = request.brief(self.username(user))
+        job_id = self.runner.create(brief)
+        self._watch(job_id, user)
+        self._launch(job_id, lambda sink: self.runner.start(job_id, brief, sink))
+        return [say(job_id, f"Started {job_id}: {cmd.describe_brief(brief)}. I will show "
+                            "the progress here and ask you to review the script.")]
+
+    def cancel(self, user: ChannelUser, job_id: str) -> list[OutEvent]:
+        """Cancel a job; a running one stops after the step it is on."""
+        return self._safely(job_id, lambda: self._cancel(user, job_id))
+
+    def _cancel(self, user: ChannelUser, job_id: str) -> list[OutEvent]:
+        job = self.job(job_id)
+        self.check_reviewer(self.username(user), job)
+        if job.status in FINISHED:
+            raise JobStateError(f"{job_id} is already {job.status}")
+        with self._lock:
+            self._cancelled.add(job_id)
+            thread = self._threads.get(job_id)
+            running = bool(thread and thread.is_alive())
+        self.svc.repo.set_status(job_id, "cancelled")
+        observed_status(job_id, "cancelled")
+        if running:
+            return [say(job_id, f"Cancelling {job_id}: it stops after the step it is on.")]
+        return [say(job_id, f"{job_id} cancelled.")]
+
+    def job(self, job_id: str) -> JobRecord:
+        job = self.svc.repo.get_job(job_id)
+        if job is None:
+            raise JobNotFound(f"no job {job_id}: /jobs lists yours")
+        return job
+
+    def check_reviewer(self, username: str, job: JobRecord) -> None:
+        """Refused unless ``username`` owns the job or reviews for its workspace."""
+        check_review(self.svc.db, self.svc.repo.ensure_user(username), job.id, job.user_id)
+
+    def jobs_of(self, username: str, statuses: Collection[str]) -> list[JobRecord]:
+        return [j for j in self.svc.repo.list_jobs(100, user=username) if j.status in statuses]
+
+    # --- free text -------------------------------------------------------------------------
+
+    def _free_text(self, user: ChannelUser, text: str) -> list[OutEvent]:
+        parsed = cmd.parse_request(text)
+        waiting = self.jobs_of(self.username(user), ["review"])
+        if waiting and not cmd.is_new_request(text, parsed):
+            if len(waiting) > 1:
+                ids = ", ".join(j.id for j in waiting)
+                raise InputError(f"several jobs wait for your review ({ids}): send "
+                                 "/revise JOB NOTES, or ask for “a new short about …”")
+            job_id = waiting[0].id
+            with self._lock:
+                self._confirm[user] = (job_id, text)
+            return [say(job_id, f"Revise {job_id} with: “{text}”? Reply yes or no.")]
+        if parsed.topic is None and cmd.leftover_words(text):
+            chat = self.svc.chat()
+            parsed = cmd.guess_request(chat, text, parsed)
+        if not parsed.topic:
+            with self._lock:
+                self._clarify[user] = parsed
+            return [say(None, cmd.CLARIFY_QUESTION)]
+        return self._start(user, parsed)
+
+    def _answer(self, user: ChannelUser, pending: cmd.RequestParse,
+                text: str) -> list[OutEvent]:
+        """The reply to our clarifying question: whatever it names is the topic."""
+        parsed = pending.merged(cmd.parse_request(text))
+        topic = parsed.topic or cmd.answer_topic(text)
+        if not topic:
+            raise InputError("I still do not know what it should be about: try "
+                             "“a short about how tides work”")
+        return self._start(user, parsed.merged(cmd.RequestParse(topic=topic)))
+
+    # --- decisions -------------------------------------------------------------------------
+
+    def _decide(self, user: ChannelUser, job_id: str, action: str, notes: str,
+                stage: str | None) -> list[OutEvent]:
+        if action not in REVIEW_ACTIONS:
+            raise InputError(f"unknown action {action!r}: approve, revise or reject")
+        if action == "revise" and not notes.strip():
+            raise InputError(f"say what should change: /revise {job_id} NOTES")
+        username = self.username(user)
+        job = self.job(job_id)
+        self.check_reviewer(username, job)
+        if job.status == "review":  # a worker that just asked may still be exiting
+            self.wait(job_id, 2.0)
+        with self._lock:  # one decision per review, even when two channels press at once
+            job = self.job(job_id)
+            review = None if job.status in FINISHED else self.runner.pending_review(job_id)
+            if review is None:
+                word = cmd.STATUS_WORDS.get(job.status, job.status)
+                raise JobStateError(f"{job_id} is not waiting for a review (it is {word})")
+            waiting = review["action_request"]["action"]
+            if stage and stage != waiting:
+                raise JobStateError(f"that {stage} of {job_id} was already decided; it now "
+                                    f"waits at {waiting}")
+            decision = ReviewDecision.model_validate({
+                "action": action, "notes": notes.strip(),
+                "by": f"{username} via {user.channel}:{user.external_id}"[:255]})
+            self._watch(job_id, user)
+            self._launch(job_id, lambda sink: self.runner.resume(job_id, decision, sink))
+        done = {"approve": "Approved", "revise": "Sent your notes for", "reject": "Rejected"}
+        return [say(job_id, f"{done[action]} {job_id} ({waiting}).")]
+
+    # --- background work -------------------------------------------------------------------
+
+    def _running(self, job_id: str) -> bool:
+        thread = self._threads.get(job_id)
+        return bool(thread and thread.is_alive() and thread is not threading.current_thread())
+
+    def _watch(self, job_id: str, user: ChannelUser) -> None:
+        with self._lock:
+            self._watchers.setdefault(job_id, set()).add(user)
+
+    def _launch(self, job_id: str, work: Work) -> None:
+        with self._lock:
+            if self._running(job_id):
+                raise JobStateError(f"{job_id} is busy: wait for its next message")
+            thread = threading.Thread(target=self._work, args=(job_id, work), daemon=True,
+                                      name=f"conversation-{job_id}")
+            self._threads[job_id] = thread
+            thread.start()
+
+    def _work(self, job_id: str, work: Work) -> None:
+        try:
+            with self._slot(job_id):
+                self.svc.chat()
+                self._kb()
+                work(lambda event: self._on_event(job_id, event))
+        except _Cancelled:
+            self.svc.repo.set_status(job_id, "cancelled")
+            self._publish(say(job_id, f"{job_id} cancelled."))
+        except AssistantError as exc:
+            self.svc.repo.set_status(job_id, "failed", error=exc.user_message)
+            observed_status(job_id, "failed", exc.user_message)
+            self._publish(refuse(job_id, f"{job_id} stopped: {exc.user_message}"))
+        except Exception as exc:
+            log.exception("job %s failed in its conversation worker", job_id)
+            self.svc.repo.set_status(job_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            observed_status(job_id, "failed", type(exc).__name__)
+            self._publish(refuse(job_id, f"{job_id} stopped on an internal error "
+                                         f"({type(exc).__name__}): /status {job_id}"))
+
+    @contextlib.contextmanager
+    def _slot(self, job_id: str) -> Iterator[None]:
+        """One of the process's job slots (see :mod:`assistant.infra.slots`); the owner is told
+        when the job has to wait for one."""
+        def queued() -> None:
+            self._publish(say(job_id, f"{job_id} is queued: {self._slots.size} jobs are "
+                                      "running here; it starts as soon as one stops."))
+
+        with self._slots.hold(queued):
+            with self._lock:
+                if job_id in self._cancelled:  # cancelled while it waited
+                    raise _Cancelled(job_id)
+            yield
+
+    def _on_event(self, job_id: str, event: Event) -> None:
+        with self._lock:
+            if job_id in self._cancelled:
+                raise _Cancelled(job_id)
+        media = []
+        if event.kind == "review" and event.step == "review_final":
+            media = [artifact(job_id, a.path, a.mime)
+                     for a in self.svc.objects.list(job_id, latest_only=True)
+                     if a.mime.split("/", 1)[0] in MEDIA_KINDS]
+        for out in from_runner(event, media):
+            self._publish(out)
+
+    def _publish(self, event: OutEvent) -> None:
+        """Deliver here, and to every other process through the bus."""
+        self._deliver(event)
+        self._bus.publish(event, self.origin)
+
+    def _on_remote(self, origin: str, event: OutEvent) -> None:
+        """An event from the bus: delivered here unless this conversation published it."""
+        if origin != self.origin:
+            self._deliver(event)
+
+    def _deliver(self, event: OutEvent) -> None:
+        job_id = event.job_id or ""
+        with self._lock:
+            history = self._history.setdefault(job_id, [])
+            history.append(event)
+            del history[:-HISTORY_LIMIT]
+            subscribers = list(self._subscribers)
+            watchers = set(self._watchers.get(job_id, ()))
+        for user in self._recipients(job_id, watchers):
+            for who, callback in subscribers:
+                if who in (user, user.channel):
+                    try:
+                        callback(user, event)
+                    except Exception:
+                        log.exception("a %s subscriber failed on %s", user.channel, job_id)
+
+    def _recipients(self, job_id: str, watchers: set[ChannelUser]) -> list[ChannelUser]:
+        """The job owner's identities, and whoever started or decided the job here."""
+        owned = self._owned_identities(self._owner(job_id))
+        return sorted(watchers | owned, key=lambda u: (u.channel, u.external_id))
+
+    def _owner(self, job_id: str) -> str:
+        """A job's owner (it never changes: looked up once per job, not once per event)."""
+        with self._lock:
+            owner = self._owners.get(job_id)
+        if owner is None:
+            job = self.svc.repo.get_job(job_id) if job_id else None
+            owner = str(job.input_data.get("user") or "") if job else ""
+            if job is not None:
+                with self._lock:
+                    self._owners[job_id] = owner
+        return owner
+
+    def _owned_identities(self, owner: str) -> frozenset[ChannelUser]:
+        """The owner's linked identities, read again after IDENTITY_TTL_S: a job sends
+        several events a second while it runs, and links change rarely."""
+        if not owner:
+            return frozenset()
+        return self._fresh(self._identities, owner, lambda: frozenset(
+            ChannelUser(i.channel, i.external_id) for i in self.identities.identities(owner)))
+
+    def _fresh(self, cache: dict[K, tuple[float, V]], key: K, read: Callable[[], V]) -> V:
+        """``cache[key]`` if it was read less than IDENTITY_TTL_S ago, else ``read()``
+        (outside the lock: it queries the database) and remembered."""
+        now = time.monotonic()
+        with self._lock:
+            cached = cache.get(key)
+        if cached is not None and now - cached[0] < IDENTITY_TTL_S:
+            return cached[1]
+        value = read()
+        with self._lock:
+            cache[key] = (now, value)
+        return value

@@ -1,0 +1,469 @@
+"""The Discord client: slash commands, approval buttons, one progress message per job.
+
+Everything a person does goes to :class:`assistant.app.conversation.Conversation` (on a worker
+thread: it blocks on the database); what the conversation says back is rendered here. Events
+a job emits later arrive on the job's thread and are queued onto the bot's event loop, where
+one delivery task sends them in order to the job's channel (where it was started or last
+decided, kept in :mod:`.routes` across restarts) or else to the person's DMs.
+
+Files go into the knowledge base: ``/kb FILE``, or attachments sent to the bot in DMs. They
+are fetched from Discord's CDN into a temporary folder and handed to the conversation like
+the other channels' uploads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from assistant.app.conversation import Conversation
+from assistant.app.events import ChannelUser, OutEvent, refuse
+from assistant.channels.discord.buttons import (
+    PREFIX,
+    NotesModal,
+    Press,
+    ReviewButton,
+    modal_notes,
+    read_id,
+    review_view,
+)
+from assistant.channels.discord.delivery import Courier
+from assistant.channels.discord.render import approval_text, clip, decided_text, event_text
+from assistant.channels.discord.routes import Routes
+from assistant.channels.discord.workspaces import assign_job, guild_workspace, sync_reviewer
+from assistant.content import FORMATS, STYLES
+from assistant.errors import AssistantError, InputError
+from assistant.tools.knowledge.loaders import kind_of
+
+log = logging.getLogger(__name__)
+
+EDIT_INTERVAL_S = 1.5  # at most one progress edit per job this often (Discord: 5 / 5 s)
+NOT_VALID = "That button is not valid here (this bot did not make it): use /status JOB."
+DISCORD_HELP = ("Here: /create TOPIC [format] [style] starts a piece; approve, revise or reject "
+                "it with the buttons on its review. /status, /jobs, /kb, /link and /help work "
+                "too, in a server or in DMs with me; /kb FILE (or a file sent to me in DMs) "
+                "adds it to the knowledge base.")
+OOPS = "something went wrong on our side (it is logged): try again"
+# The biggest attachment fetched: discord.py reads a download whole into memory, and a
+# bigger file is better added on the server itself.
+DOWNLOAD_LIMIT_MB = 25
+DEFERRED = discord.InteractionResponseType.deferred_channel_message  # "thinking…"
+
+
+class StudioBot(discord.Client):
+    """The bot over one Conversation. ``sync_commands``: publish the slash commands at
+    start-up (a PUT of the whole list, safe to repeat); ``http``: the REST client to use
+    instead of discord.py's own."""
+
+    def __init__(self, conv: Conversation, *, edit_interval: float = EDIT_INTERVAL_S,
+                 sync_commands: bool = True, http: discord.http.HTTPClient | None = None,
+                 **options: Any) -> None:
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
+        intents = discord.Intents.none()
+        intents.guilds = True  # the guilds' roles, for the reviewer role
+        intents.dm_messages = True  # plain messages in DMs (their text needs no privilege)
+        super().__init__(intents=intents, **options)
+        if http is not None:  # another transport for the REST API (tests record it)
+            self.http = self._connection.http = http
+        self.conv = conv
+        self.settings = conv.svc.settings
+        self.edit_interval = edit_interval
+        self.sync_commands = sync_commands
+        self.tree = app_commands.CommandTree(self)
+        _add_commands(self)
+        self.add_dynamic_items(ReviewButton)
+        self.routes = Routes(self.settings.resolved_data_dir / "discord_routes.json")
+        self.pending_shown = asyncio.Event()  # set once start-up re-posted pending approvals
+        # interaction id -> an Event someone waits on (a test): set once the bot is done with it
+        self.handled: dict[int, asyncio.Event] = {}
+        self._unsubscribe: Any = None
+        self._routing = asyncio.Lock()  # held while a job's route is being decided
+        self.courier = Courier(self, self.settings, self.routes, self._routing, edit_interval)
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        self.courier.start()
+        self._unsubscribe = self.conv.subscribe("discord", self.courier.post)
+        if self.sync_commands:
+            await self.tree.sync()
+
+    async def on_ready(self) -> None:
+        if not self.pending_shown.is_set():
+            try:
+                await self.show_pending()
+            finally:
+                self.pending_shown.set()
+
+    async def show_pending(self) -> None:
+        """Post every approval waiting for a Discord identity again (after a restart the old
+        messages' buttons still work too: their ids are signed, not remembered)."""
+        pending = await asyncio.to_thread(self.conv.pending_by_channel, "discord")
+        shown: set[tuple[int, str]] = set()
+        for user, event in pending:
+            target = await self.courier.target(user, event.job_id)
+            if target is None or (target, event.job_id or "") in shown:
+                continue
+            shown.add((target, event.job_id or ""))
+            try:
+                await self.courier.send_approval(target, event)
+            except discord.HTTPException:
+                log.exception("could not show the pending review of %s", event.job_id)
+
+    async def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.courier.stop()
+        await super().close()
+
+    async def drain(self) -> None:
+        """Wait until every job event queued so far has been sent."""
+        await self.courier.drain()
+
+    # --- who is asking --------------------------------------------------------------------
+
+    @staticmethod
+    def identity(interaction: discord.Interaction[Any]) -> ChannelUser:
+        user = interaction.user
+        return ChannelUser("discord", str(user.id), user.display_name or user.name)
+
+    async def holds_reviewer_role(self, interaction: discord.Interaction[Any]) -> bool | None:
+        """Whether the guild member holds ``settings.discord_reviewer_role`` (a role name,
+        case-insensitive, or a role id); None when the guild's roles cannot be read."""
+        member, guild = interaction.user, interaction.guild
+        wanted = self.settings.discord_reviewer_role.strip()
+        if not isinstance(member, discord.Member) or guild is None or not wanted:
+            return False
+        role_ids = [int(r) for r in getattr(member, "_roles", ())]  # ids from the payload
+        if wanted.isdigit():
+            return int(wanted) in role_ids
+        names = {r.id: r.name for r in guild.roles}
+        if any(r not in names for r in role_ids):  # a guild this process has not cached
+            try:
+                names = {r.id: r.name for r in await guild.fetch_roles()}
+            except discord.HTTPException:
+                log.warning("cannot read the roles of guild %s", guild.id)
+                return None
+        return any(names.get(r, "").casefold() == wanted.casefold() for r in role_ids)
+
+    async def workspace(self, interaction: discord.Interaction[Any],
+                        user: ChannelUser) -> uuid.UUID | None:
+        """The guild's workspace, with the presser's reviewer membership brought up to date
+        with their roles; None in DMs."""
+        guild_id = interaction.guild_id
+        if guild_id is None:
+            return None
+        holds = await self.holds_reviewer_role(interaction)
+        name = interaction.guild.name if interaction.guild is not None else ""
+        svc = self.conv.svc
+
+        def sync() -> uuid.UUID:
+            org = guild_workspace(svc.db, svc.repo, guild_id, name or "")
+            if holds is not None:
+                profile = svc.repo.ensure_user(self.conv.username(user))
+                sync_reviewer(svc.db, org, profile, holds)
+            return org
+
+        return await asyncio.to_thread(sync)
+
+    # --- slash commands -------------------------------------------------------------------
+
+    async def on_create(self, interaction: discord.Interaction[Any], topic: str,
+                        fmt: str | None, style: str | None) -> None:
+        async with self._handling(interaction):
+            user = self.identity(interaction)
+            org = await self.workspace(interaction, user)
+            words = [w.lstrip("-") for w in topic.split()]  # never read as /new options
+            text = " ".join(["/new", *filter(None, words), *(["--format", fmt] if fmt else []),
+                             *(["--style", style] if style else [])])
+            async with self._routing:
+                events = await asyncio.to_thread(self.conv.handle, user, text)
+                started = next((e.job_id for e in events if e.kind == "text" and e.job_id),
+                               None)
+                if started and interaction.channel_id is not None:
+                    self.routes.set(started, interaction.channel_id, interaction.guild_id)
+            if started and org is not None:
+                await asyncio.to_thread(assign_job, self.conv.svc.db, started, org)
+            await self._reply(interaction, events, ephemeral=False)
+
+    async def on_command(self, interaction: discord.Interaction[Any], text: str) -> None:
+        """/status, /jobs, /kb, /link, /help: the shared commands, answered to the asker
+        only."""
+        async with self._handling(interaction):
+            user = self.identity(interaction)
+            await self.workspace(interaction, user)
+            events = await asyncio.to_thread(self.conv.handle, user, text)
+            if text == "/help":
+                events = [replace(e, text=f"{DISCORD_HELP}\n{e.text}") for e in events]
+            await self._reply(interaction, events, ephemeral=True)
+
+    async def on_kb_file(self, interaction: discord.Interaction[Any],
+                         file: discord.Attachment) -> None:
+        """/kb FILE: the file into the knowledge base, answered to the asker only. Adding
+        (parsing, embedding) can outlast the 3 s Discord allows before an answer, so the
+        answer is deferred once the file is known to be worth fetching."""
+        async with self._handling(interaction):
+            unfit = unfit_attachment(file)
+            if unfit is not None:
+                await interaction.response.send_message(f"⚠️ {unfit}", ephemeral=True)
+                return
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            events = await self.add_attachments(self.identity(interaction), [file])
+            await interaction.followup.send(_lines(events), ephemeral=True)
+
+    async def add_attachments(self, user: ChannelUser,
+                              attachments: list[discord.Attachment]) -> list[OutEvent]:
+        """Fetch the attachments and add them to the knowledge base; one that is too big,
+        of a kind the loaders refuse or that cannot be fetched becomes an error line (and
+        is not fetched when that can be told beforehand), the rest still go in."""
+        refused: list[OutEvent] = []
+        with tempfile.TemporaryDirectory(prefix="discord-file-") as tmp:
+            paths: list[Path] = []
+            for i, attachment in enumerate(attachments):
+                why = unfit_attachment(attachment)
+                if why is None:
+                    folder = Path(tmp) / str(i)  # two attachments may share a name
+                    try:
+                        paths.append(await _fetch(attachment, folder))
+                        continue
+                    except discord.HTTPException as exc:
+                        log.warning("could not fetch attachment %s: %s", attachment.id, exc)
+                        why = (f"I could not fetch {attachment.filename} from Discord "
+                               f"({exc.status}): send it again")
+                    except OSError:  # no room for it here, ...: ours to look into
+                        log.exception("could not save attachment %s", attachment.id)
+                        why = f"{attachment.filename}: {OOPS}"
+                refused.append(refuse(None, why))
+            added = await asyncio.to_thread(self.conv.add_files, user, paths) if paths else []
+        return [*refused, *added]
+
+    async def on_message(self, message: discord.Message) -> None:
+        """In DMs, plain words work like anywhere else in the studio ("make a short about
+        tides", "yes", notes for a draft) and attached files go into the knowledge base
+        (first, so words that ask about them find them); in servers the bot only answers
+        commands."""
+        if message.guild is not None or message.author.bot:
+            return
+        user = ChannelUser("discord", str(message.author.id), message.author.display_name)
+        if message.attachments:
+            events = await self.add_attachments(user, list(message.attachments))
+            await message.channel.send(content=_lines(events))
+        if message.content.strip():
+            await self._converse(message, user)
+
+    async def _converse(self, message: discord.Message, user: ChannelUser) -> None:
+        async with self._routing:
+            events = await asyncio.to_thread(self.conv.handle, user, message.content)
+            for event in events:
+                if event.job_id and event.kind == "text" and event.text.startswith("Started"):
+                    self.routes.set(event.job_id, message.channel.id, None)
+        for event in events:
+            if event.kind == "approval_request":
+                await self.courier.send_approval(message.channel.id, event)
+            else:
+                await message.channel.send(content=event_text(event))
+
+    async def _reply(self, interaction: discord.Interaction[Any], events: list[OutEvent],
+                     *, ephemeral: bool) -> None:
+        errors = [e.text for e in events if e.kind == "error"]
+        if errors:
+            await interaction.response.send_message(clip("⚠️ " + "\n".join(errors)),
+                                                    ephemeral=True)
+            return
+        lines = [e.text for e in events if e.kind == "text"]
+        approval = next((e for e in events if e.kind == "approval_request"), None)
+        if approval is None:
+            await interaction.response.send_message(clip("\n".join(lines) or "OK"),
+                                                    ephemeral=ephemeral)
+            return
+        content, _ = approval_text(approval)
+        await interaction.response.send_message(
+            clip("\n\n".join([*lines, content])), ephemeral=ephemeral,
+            view=review_view(self.settings, approval.job_id or "", approval.stage,
+                             approval.actions))
+
+    # --- buttons and the notes form -------------------------------------------------------
+
+    async def on_press(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
+        async with self._handling(interaction):
+            press = read_id(self.settings, custom_id)
+            if press is None or press.action == "notes":
+                log.warning("refused a button with an invalid custom_id from %s",
+                            interaction.user.id)
+                await interaction.response.send_message(NOT_VALID, ephemeral=True)
+                return
+            user = self.identity(interaction)
+            await self.workspace(interaction, user)
+            if press.action == "revise":
+                refusal = await asyncio.to_thread(self._refusal, user, press)
+                if refusal:
+                    await interaction.response.send_message(f"⚠️ {refusal}", ephemeral=True)
+                else:
+                    await interaction.response.send_modal(NotesModal(self.settings, press))
+                return
+            await self._decide(interaction, user, press, "")
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """A Revise form sent back: handled here (not by the live modal object), so a form
+        opened before a restart, or by two reviewers at once, still arrives."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        if not custom_id.startswith(PREFIX):
+            return
+        async with self._handling(interaction):
+            press = read_id(self.settings, custom_id)
+            if press is None or press.action != "notes":
+                await interaction.response.send_message(NOT_VALID, ephemeral=True)
+                return
+            user = self.identity(interaction)
+            await self.workspace(interaction, user)
+            notes = modal_notes(list(data.get("components", [])))
+            await self._decide(interaction, user, Press("revise", press.job_id, press.stage),
+                               notes)
+
+    def _refusal(self, user: ChannelUser, press: Press) -> str | None:
+        """Why this user may not revise now (checked before showing the notes form; the
+        conversation checks again when the notes come)."""
+        try:
+            self.conv.check_reviewer(self.conv.username(user), self.conv.job(press.job_id))
+        except AssistantError as exc:
+            return exc.user_message
+        review = self.conv.runner.pending_review(press.job_id)
+        if review is None or review["action_request"]["action"] != press.stage:
+            return f"that review of {press.job_id} was already decided: /status {press.job_id}"
+        return None
+
+    async def _decide(self, interaction: discord.Interaction[Any], user: ChannelUser,
+                      press: Press, notes: str) -> None:
+        async with self._routing:
+            events = await asyncio.to_thread(self.conv.decide, user, press.job_id,
+                                             press.action, notes, press.stage)
+            failed = [e.text for e in events if e.kind == "error"]
+            if not failed and interaction.channel_id is not None:
+                self.routes.set(press.job_id, interaction.channel_id, interaction.guild_id)
+        if failed:  # refused, stale or unknown: only the presser hears it; nothing changed
+            await interaction.response.send_message(clip("⚠️ " + "\n".join(failed)),
+                                                    ephemeral=True)
+            return
+        message = interaction.message
+        done = decided_text(message.content if message else "", press.action,
+                            interaction.user.mention)
+        if press.action == "revise":
+            done = clip(f"{done}\n> {notes.strip()}")
+        if message is not None and not message.flags.ephemeral:
+            await interaction.response.edit_message(content=done, view=None)
+        else:
+            await interaction.response.send_message(
+                clip("\n".join(e.text for e in events) or done), ephemeral=False)
+
+    @asynccontextmanager
+    async def _handling(self, interaction: discord.Interaction[Any]) -> AsyncIterator[None]:
+        """Log and answer an unexpected failure; mark the interaction handled."""
+        try:
+            yield
+        except Exception:
+            log.exception("discord interaction %s failed", interaction.id)
+            with suppress(discord.HTTPException):
+                if not interaction.response.is_done():
+                    await interaction.response.send_message(OOPS, ephemeral=True)
+                elif interaction.response.type is DEFERRED:  # "thinking…" until answered
+                    await interaction.followup.send(OOPS, ephemeral=True)
+        finally:
+            done = self.handled.pop(interaction.id, None)
+            if done is not None:
+                done.set()
+
+
+def unfit_attachment(attachment: discord.Attachment) -> str | None:
+    """Why an attachment is not fetched at all: too big, or a kind the loaders refuse."""
+    if attachment.size > DOWNLOAD_LIMIT_MB * 1000 * 1000:
+        return (f"{attachment.filename} is over {DOWNLOAD_LIMIT_MB} MB, the most this bot "
+                "fetches: add it with `assistant kb add`")
+    try:
+        kind_of(attachment.filename)
+    except InputError as exc:
+        return exc.user_message
+    return None
+
+
+async def _fetch(attachment: discord.Attachment, folder: Path) -> Path:
+    """The attachment, saved in ``folder`` under its own file name (never a path: the name
+    is the uploader's to choose)."""
+    name = Path(attachment.filename).name
+    if name in ("", ".", ".."):
+        name = f"{attachment.id}.txt"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    await attachment.save(path)
+    return path
+
+
+def _lines(events: list[OutEvent]) -> str:
+    return clip("\n".join(event_text(e) for e in events) or "no files given")
+
+
+def _add_commands(bot: StudioBot) -> None:
+    """/create, /status, /jobs, /kb, /link, /help: usable in servers and in DMs with the
+    bot."""
+    tree = bot.tree
+    formats = [app_commands.Choice(name=f, value=f) for f in FORMATS]
+    styles = [app_commands.Choice(name=s, value=s) for s in STYLES]
+    everywhere = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
+
+    @tree.command(name="create", description="Make a piece: researched, reviewed by you, "
+                                             "published")
+    @app_commands.describe(topic="What it is about", format="short, video, podcast, blog or "
+                           "social (default: blog)", style="Tone (default: casual)")
+    @app_commands.choices(format=formats, style=styles)
+    @everywhere
+    async def create(interaction: discord.Interaction[Any], topic: str,
+                     format: str | None = None, style: str | None = None) -> None:
+        await bot.on_create(interaction, topic, format, style)
+
+    @tree.command(name="status", description="Where a job is (and its review, if waiting)")
+    @app_commands.describe(job="A job id like job-1a2b3c4d (default: your current one)")
+    @everywhere
+    async def status(interaction: discord.Interaction[Any], job: str | None = None) -> None:
+        await bot.on_command(interaction, f"/status {job or ''}".strip())
+
+    @tree.command(name="jobs", description="Your recent jobs")
+    @everywhere
+    async def jobs(interaction: discord.Interaction[Any]) -> None:
+        await bot.on_command(interaction, "/jobs")
+
+    @tree.command(name="kb", description="List the knowledge base, or add a file to it")
+    @app_commands.describe(file="A .md, .txt, .html or .pdf file to add (leave out to list "
+                                "what is there)")
+    @everywhere
+    async def kb(interaction: discord.Interaction[Any],
+                 file: discord.Attachment | None = None) -> None:
+        if file is None:
+            await bot.on_command(interaction, "/kb")
+        else:
+            await bot.on_kb_file(interaction, file)
+
+    @tree.command(name="link", description="Link this Discord account to your other chat "
+                                           "accounts")
+    @app_commands.describe(code="The code /link gave you elsewhere (leave out to get one)")
+    @everywhere
+    async def link(interaction: discord.Interaction[Any], code: str | None = None) -> None:
+        await bot.on_command(interaction, f"/link {code or ''}".strip())
+
+    @tree.command(name="help", description="What this bot can do")
+    @everywhere
+    async def help_(interaction: discord.Interaction[Any]) -> None:
+        await bot.on_command(interaction, "/help")
+

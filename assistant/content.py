@@ -1,0 +1,233 @@
+"""The content model every part shares: what was asked, found, written, checked, made
+and published.
+
+Channels, tools, the CLI, evals and the graph all speak these types; the graph's
+``PipelineState`` (assistant/graph/state.py) is one typed dict of them. They are plain
+pydantic models, so a checkpoint round-trips them and a test can build one by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+Format = Literal["short", "video", "podcast", "blog", "social"]
+Style = Literal["casual", "professional", "academic", "viral"]
+FORMATS: tuple[Format, ...] = ("short", "video", "podcast", "blog", "social")
+STYLES: tuple[Style, ...] = ("casual", "professional", "academic", "viral")
+
+TOPIC_MAX_CHARS = 500
+
+# Speaking rate used to turn seconds of speech into words (and back).
+WORDS_PER_SECOND = 2.5
+
+# What a user expects when they give no length: (seconds of speech, words of text).
+DEFAULT_LENGTH: dict[Format, tuple[int | None, int]] = {
+    "short": (45, int(45 * WORDS_PER_SECOND)),
+    "video": (180, int(180 * WORDS_PER_SECOND)),
+    "podcast": (300, int(300 * WORDS_PER_SECOND)),
+    "blog": (None, 800),
+    "social": (None, 120),
+}
+
+# Which template writes each format (assistant/templates/<name>.*.j2).
+TEMPLATE_FOR_FORMAT: dict[Format, str] = {
+    "short": "short",
+    "video": "youtube_script",
+    "podcast": "podcast_script",
+    "blog": "blog_post",
+    "social": "social_post",
+}
+
+# Platform limits that QA enforces on spoken formats.
+MAX_SECONDS: dict[Format, int] = {"short": 60}
+
+
+class Brief(BaseModel):
+    """What the person asked for."""
+
+    topic: str
+    format: Format = "blog"
+    style: Style = "casual"
+    target_seconds: int | None = None
+    target_words: int = 0
+    audience: str = "a curious general audience"
+    user: str = "local"
+    notes: str = ""
+
+    @field_validator("topic")
+    @classmethod
+    def _topic_is_usable(cls, value: str) -> str:
+        topic = " ".join(value.split())
+        if not topic:
+            raise ValueError("the topic is empty: say what the content should be about")
+        if len(topic) > TOPIC_MAX_CHARS:
+            raise ValueError(
+                f"the topic is {len(topic):,} characters long; the limit is {TOPIC_MAX_CHARS}: "
+                "give a short topic and put background material in the knowledge base"
+            )
+        return topic
+
+    @classmethod
+    def create(
+        cls,
+        topic: str,
+        format: Format = "blog",
+        style: Style = "casual",
+        *,
+        seconds: int | None = None,
+        words: int | None = None,
+        user: str = "local",
+    ) -> Brief:
+        """A brief with the format's default length unless one is given."""
+        default_seconds, default_words = DEFAULT_LENGTH[format]
+        if seconds is not None and words is None:
+            words = int(seconds * WORDS_PER_SECOND)
+        if words is not None and seconds is None and default_seconds is not None:
+            seconds = int(words / WORDS_PER_SECOND)
+        return cls(
+            topic=topic,
+            format=format,
+            style=style,
+            target_seconds=seconds if seconds is not None else default_seconds,
+            target_words=words if words is not None else default_words,
+            user=user,
+        )
+
+    @property
+    def spoken(self) -> bool:
+        return self.format in ("short", "video", "podcast")
+
+
+class Source(BaseModel):
+    """A document the content may cite."""
+
+    id: str
+    title: str
+    uri: str
+
+
+class Finding(BaseModel):
+    """A retrieved passage, with the source it came from."""
+
+    text: str
+    source_id: str
+    heading: str = ""
+    score: float = 0.0
+    chunk_index: int = 0
+
+
+class Research(BaseModel):
+    query: str
+    findings: list[Finding] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+
+    def source(self, source_id: str) -> Source | None:
+        return next((s for s in self.sources if s.id == source_id), None)
+
+
+class Section(BaseModel):
+    """A scene (spoken formats), a section (blog) or a post (social)."""
+
+    heading: str = ""
+    text: str
+    visual_prompt: str = ""
+    target_seconds: float = 0.0
+    citations: list[str] = Field(default_factory=list, description="Source ids.")
+
+
+class Script(BaseModel):
+    """The written piece, whatever the format."""
+
+    format: Format
+    title: str
+    hook: str
+    sections: list[Section]
+    call_to_action: str = ""
+    description: str = ""
+    hashtags: list[str] = Field(default_factory=list)
+    seo_keywords: list[str] = Field(default_factory=list)
+    citations: list[Source] = Field(default_factory=list)
+    version: int = 1
+    writer: str = Field("", description="How it was written: grounded/generative + model.")
+    notes: list[str] = Field(default_factory=list, description="What the writer fell back on.")
+
+    def body_text(self) -> str:
+        """Everything a reader reads or a voice speaks, in order."""
+        parts = [self.hook, *(s.text for s in self.sections), self.call_to_action]
+        return "\n\n".join(p for p in parts if p)
+
+    def word_count(self) -> int:
+        return len(self.body_text().split())
+
+    def spoken_scenes(self) -> list[str]:
+        """What the voice says over each scene: the hook opens the first, the call to
+        action closes the last."""
+        texts = [s.text for s in self.sections]
+        if not texts:
+            return [t for t in (self.hook, self.call_to_action) if t]
+        texts[0] = f"{self.hook} {texts[0]}".strip()
+        texts[-1] = f"{texts[-1]} {self.call_to_action}".strip()
+        return texts
+
+
+class QACheck(BaseModel):
+    name: str
+    passed: bool
+    message: str
+    severity: Literal["error", "warning", "info"] = "error"
+    fixable: bool = False
+
+
+class QAReport(BaseModel):
+    round: int = 1
+    checks: list[QACheck] = Field(default_factory=list)
+    redactions: list[str] = Field(default_factory=list)
+    reading_grade: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks if c.severity == "error")
+
+    @property
+    def fixable_failures(self) -> list[QACheck]:
+        return [c for c in self.checks if not c.passed and c.fixable and c.severity == "error"]
+
+
+class ReviewDecision(BaseModel):
+    """The resume value of a human review interrupt."""
+
+    action: Literal["approve", "revise", "reject"]
+    notes: str = ""
+    by: str = "unknown"
+    stage: str = ""
+
+
+class Publication(BaseModel):
+    platform: str
+    location: str
+    files: list[str] = Field(default_factory=list)
+    url: str = ""
+
+
+class SceneMedia(BaseModel):
+    image: str
+    start_s: float = 0.0
+    end_s: float = 0.0
+
+
+class MediaAssets(BaseModel):
+    """Files the media steps made (artifact paths) and what they measured."""
+
+    scenes: list[SceneMedia] = Field(default_factory=list)
+    thumbnail: str = ""
+    voiceover: str = ""
+    voiceover_seconds: float = 0.0
+    captions_srt: str = ""
+    captions_ass: str = ""
+    transcript: str = ""
+    wer: float | None = None
+    output: str = ""
+    preset: str = ""
+    version: int = 0

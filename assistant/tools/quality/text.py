@@ -1,0 +1,238 @@
+"""Text quality checks: length, hook, reading grade, PII, brand rules, citations.
+
+Each check is a small pure function over the script, so the QA node is a list of
+them and each can be tested alone. PII is not only flagged but redacted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+from pydantic import BaseModel, Field
+
+from assistant.content import MAX_SECONDS, WORDS_PER_SECOND, Brief, QACheck, Research, Script
+from assistant.tools.knowledge.loaders import split_sentences
+from assistant.tools.writing.compose import mentions_topic
+
+
+class BrandRules(BaseModel):
+    banned_phrases: list[str] = Field(default_factory=list)
+    required_disclosure: str = ""
+    max_hashtags: int = 6
+
+    @classmethod
+    def load(cls, path: Path) -> BrandRules:
+        from assistant.errors import ConfigError
+
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            return cls.model_validate(raw)
+        except (OSError, yaml.YAMLError, ValueError) as exc:
+            raise ConfigError(f"cannot read the brand rules file {path}: {exc}") from exc
+
+    def banned_in(self, text: str) -> list[str]:
+        lowered = text.lower()
+        return [p for p in self.banned_phrases if p.lower() in lowered]
+
+
+# --- PII --------------------------------------------------------------------------------
+
+EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
+CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+PHONE = re.compile(
+    r"(?<![\w.])(?<!\d[ .-])"  # not inside a longer run of digits
+    r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}(?:[ .-]?\d{2,4})?"
+    r"\b(?![ .-]?\d)"
+)
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+@dataclass
+class PIIMatch:
+    kind: str
+    text: str
+
+
+def find_pii(text: str) -> list[PIIMatch]:
+    found: list[PIIMatch] = [PIIMatch("email", m.group()) for m in EMAIL.finditer(text)]
+    for m in CARD.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        if 13 <= len(digits) <= 19 and luhn_valid(digits):
+            found.append(PIIMatch("card number", m.group()))
+    card_texts = {p.text for p in found}
+    for m in PHONE.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        if 9 <= len(digits) <= 15 and not any(m.group() in c for c in card_texts):
+            found.append(PIIMatch("phone number", m.group()))
+    return found
+
+
+def redact(text: str, matches: list[PIIMatch]) -> str:
+    for match in sorted(matches, key=lambda m: len(m.text), reverse=True):
+        text = text.replace(match.text, f"[redacted {match.kind}]")
+    return text
+
+
+def redact_script(script: Script) -> tuple[Script, list[str]]:
+    """The script with every email, phone and card number replaced, and what was replaced."""
+    redacted: list[str] = []
+
+    def clean(value: str) -> str:
+        matches = find_pii(value)
+        redacted.extend(f"{m.kind}: {m.text}" for m in matches)
+        return redact(value, matches) if matches else value
+
+    sections = [s.model_copy(update={"text": clean(s.text)}) for s in script.sections]
+    updated = script.model_copy(
+        update={
+            "title": clean(script.title),
+            "hook": clean(script.hook),
+            "call_to_action": clean(script.call_to_action),
+            "description": clean(script.description),
+            "sections": sections,
+        }
+    )
+    return updated, redacted
+
+
+# --- reading grade (Flesch-Kincaid) -------------------------------------------------------
+
+_VOWELS = re.compile(r"[aeiouy]+")
+
+
+def _syllables(word: str) -> int:
+    word = word.lower().strip(".,;:!?\"'()")
+    if not word:
+        return 0
+    count = len(_VOWELS.findall(word))
+    if word.endswith("e") and not word.endswith(("le", "ee")) and count > 1:
+        count -= 1
+    return max(count, 1)
+
+
+def reading_grade(text: str) -> float:
+    sentences = split_sentences(text) or [text]
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", text)
+    if not words:
+        return 0.0
+    syllables = sum(_syllables(w) for w in words)
+    return round(0.39 * len(words) / len(sentences) + 11.8 * syllables / len(words) - 15.59, 1)
+
+
+# --- the checks ---------------------------------------------------------------------------
+
+
+@dataclass
+class QAContext:
+    brief: Brief
+    script: Script
+    research: Research
+    rules: BrandRules
+    markdown: str
+    max_grade: float
+
+
+Check = Callable[[QAContext], QACheck]
+
+
+def check_length(ctx: QAContext) -> QACheck:
+    words = ctx.script.word_count()
+    target = ctx.brief.target_words
+    low, high = int(target * 0.75), int(target * 1.25)
+    if ctx.brief.spoken:
+        seconds = words / WORDS_PER_SECOND
+        limit = MAX_SECONDS.get(ctx.brief.format)
+        if limit and seconds > limit:
+            return QACheck(
+                name="length", passed=False, fixable=True,
+                message=f"about {seconds:.0f} s of speech; the platform limit is {limit} s",
+            )
+        measure = (f"{words} words, about {seconds:.0f} s of speech "
+                   f"(target {ctx.brief.target_seconds} s)")
+    else:
+        measure = f"{words} words (target {target})"
+    ok = low <= words <= high
+    short_hint = ": too short — add sources on this topic"
+    hint = "" if ok else (short_hint if words < low else ": too long")
+    return QACheck(name="length", passed=ok, fixable=words > high, message=measure + hint)
+
+
+def check_hook(ctx: QAContext) -> QACheck:
+    hook = ctx.script.hook.strip()
+    first = (split_sentences(ctx.script.body_text()) or [""])[0]
+    if not hook or first.strip() != (split_sentences(hook) or [""])[0].strip():
+        return QACheck(name="hook", passed=False, fixable=True, message="no hook opens the piece")
+    if len(hook.split()) > 30:
+        return QACheck(name="hook", passed=False, fixable=True,
+                       message=f"the hook is {len(hook.split())} words; keep it under 30")
+    if not mentions_topic(hook, ctx.brief.topic):
+        return QACheck(name="hook", passed=False, fixable=True,
+                       message="the hook does not mention the topic")
+    return QACheck(name="hook", passed=True, message=f"opens with: {hook}")
+
+
+def check_reading_grade(ctx: QAContext) -> QACheck:
+    grade = reading_grade(ctx.script.body_text())
+    ok = grade <= ctx.max_grade
+    return QACheck(
+        name="reading_grade", passed=ok, severity="warning",
+        message=f"grade {grade} (style {ctx.brief.style} aims at <= {ctx.max_grade})",
+    )
+
+
+def check_brand(ctx: QAContext) -> QACheck:
+    banned = ctx.rules.banned_in(ctx.markdown)
+    problems = [f"banned phrase {p!r}" for p in banned]
+    disclosure = ctx.rules.required_disclosure
+    if disclosure and disclosure not in ctx.markdown:
+        problems.append("the required disclosure is missing")
+    if len(ctx.script.hashtags) > ctx.rules.max_hashtags:
+        problems.append(f"{len(ctx.script.hashtags)} hashtags (max {ctx.rules.max_hashtags})")
+    if problems:
+        return QACheck(name="brand", passed=False, fixable=True, message="; ".join(problems))
+    return QACheck(name="brand", passed=True, message="brand rules met")
+
+
+def _source_exists(uri: str) -> bool:
+    parsed = urlparse(uri)
+    if parsed.scheme in ("http", "https"):
+        return bool(parsed.netloc)
+    path = Path(parsed.path if parsed.scheme == "file" else uri)
+    return path.is_file()
+
+
+def check_citations(ctx: QAContext) -> QACheck:
+    known = {s.id: s for s in ctx.research.sources}
+    problems: list[str] = []
+    for i, section in enumerate(ctx.script.sections, 1):
+        if not section.citations:
+            problems.append(f"section {i} cites no source")
+        problems += [f"section {i} cites unknown source {c}" for c in section.citations
+                     if c not in known]
+    for source in ctx.script.citations:
+        if source.id not in known:
+            problems.append(f"{source.id} is not among the researched sources")
+        elif not _source_exists(source.uri):
+            problems.append(f"{source.id} points at a missing file: {source.uri}")
+    if problems:
+        return QACheck(name="citations", passed=False, fixable=True, message="; ".join(problems))
+    return QACheck(name="citations", passed=True,
+                   message=f"{len(ctx.script.citations)} sources cited, all found")
+
+
+TEXT_CHECKS: list[Check] = [check_length, check_hook, check_reading_grade, check_brand,
+                            check_citations]

@@ -1,0 +1,1 @@
+"""Rendering: media tasks sent to background workers (or run in-process with no broker)."""

@@ -1,0 +1,1 @@
+"""Writing: composition from source passages and the prompt / Markdown templates."""
