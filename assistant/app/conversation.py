@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from assistant.app import commands as cmd
 from assistant.app.bus import EventBus, make_bus, new_origin
 from assistant.app.events import (
     MEDIA_KINDS,
@@ -32,7 +33,6 @@ from assistant.app.events import (
 )
 from assistant.app.identity import IdentityLinks, check_review
 from assistant.app.runner import FINISHED, Event, JobRunner, Outcome, observed_status
-from assistant.app import commands as cmd
 from assistant.content import ReviewDecision
 from assistant.errors import AssistantError, InputError, JobNotFound, JobStateError
 from assistant.graph.services import Services

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from assistant.app.conversation import Conversation
-from assistant.app.events import ChannelUser, OutEvent
 from assistant.app.commands import (
     COMMANDS,
     HELP_TEXT,
@@ -18,6 +16,8 @@ from assistant.app.commands import (
     parse_command,
     parse_request,
 )
+from assistant.app.conversation import Conversation
+from assistant.app.events import ChannelUser, OutEvent
 from assistant.errors import InputError
 from tests.fakes import scripted
 

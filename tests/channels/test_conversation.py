@@ -8,11 +8,11 @@ from uuid import UUID
 
 import pytest
 
+from assistant.app.commands import CLARIFY_QUESTION
 from assistant.app.conversation import Conversation
 from assistant.app.events import ChannelUser, OutEvent
 from assistant.app.runner import JobRunner
 from assistant.app.studio import Services
-from assistant.app.commands import CLARIFY_QUESTION
 from storage.models import Organization, OrganizationMember
 from tests.channels.inbox import Inbox
 from tests.fakes import FRAMING, scripted

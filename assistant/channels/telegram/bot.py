@@ -29,9 +29,9 @@ from telegram.ext import (
     filters,
 )
 
+from assistant.app.commands import COMMANDS
 from assistant.app.conversation import Conversation
 from assistant.app.events import ChannelUser, OutEvent
-from assistant.app.commands import COMMANDS
 from assistant.channels.telegram.chats import CHANNEL, ChatDirectory
 from assistant.channels.telegram.payloads import (
     Press,

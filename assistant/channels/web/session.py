@@ -25,9 +25,9 @@ from chainlit.context import init_ws_context
 from chainlit.session import WebsocketSession
 from chainlit.utils import utc_now
 
+from assistant.app import commands as cmd
 from assistant.app.conversation import ACTIVE
 from assistant.app.events import MEDIA_KINDS, ChannelUser, OutEvent, artifact
-from assistant.app import commands as cmd
 from assistant.infra import signing
 
 if TYPE_CHECKING:
