@@ -8,12 +8,17 @@ pydantic models, so a checkpoint round-trips them and a test can build one by ha
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 Format = Literal["short", "video", "podcast", "blog", "social"]
 Style = Literal["casual", "professional", "academic", "viral"]
+# How hard research looks: the number of sub-queries and hits per query
+# (assistant/tools/research/planning.py says how many each means).
+Depth = Literal["shallow", "deep", "exhaustive"]
+DEPTHS: tuple[Depth, ...] = ("shallow", "deep", "exhaustive")
 FORMATS: tuple[Format, ...] = ("short", "video", "podcast", "blog", "social")
 STYLES: tuple[Style, ...] = ("casual", "professional", "academic", "viral")
 
@@ -55,6 +60,17 @@ class Brief(BaseModel):
     audience: str = "a curious general audience"
     user: str = "local"
     notes: str = ""
+    depth: Depth = "shallow"
+    language: str = Field("en", description="ISO 639-1 code of the content (en, es, fr, ...).")
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, value: str) -> str:
+        # "en-US", "EN", "fr_FR" -> the two-letter code every provider understands.
+        code = value.strip().replace("_", "-").split("-")[0].lower()
+        if not code.isalpha() or not 2 <= len(code) <= 3:
+            raise ValueError(f"'{value}' is not a language code: use one like en, es or fr")
+        return code
 
     @field_validator("topic")
     @classmethod
@@ -79,6 +95,8 @@ class Brief(BaseModel):
         seconds: int | None = None,
         words: int | None = None,
         user: str = "local",
+        depth: Depth = "shallow",
+        language: str = "en",
     ) -> Brief:
         """A brief with the format's default length unless one is given."""
         default_seconds, default_words = DEFAULT_LENGTH[format]
@@ -93,6 +111,8 @@ class Brief(BaseModel):
             target_seconds=seconds if seconds is not None else default_seconds,
             target_words=words if words is not None else default_words,
             user=user,
+            depth=depth,
+            language=language,
         )
 
     @property
@@ -105,7 +125,21 @@ class Source(BaseModel):
 
     id: str
     title: str
-    uri: str
+    uri: str = Field(
+        description="Where this job can read it again: a stored file (file://...) for a "
+        "knowledge-base document, else the same as url. Internal: never shown as a citation."
+    )
+    url: str = Field("", description="Public citation URL; empty for a local file.")
+    provider: str = Field("", description="Research provider that found it (kb, encyclopedia..).")
+    license: str = Field("", description="Attribution, e.g. 'CC BY-SA 4.0 (Wikipedia)'.")
+    language: str = ""
+    retrieved_at: datetime | None = None
+
+    def citation(self) -> str:
+        """What a reader is shown: the title, the public URL when there is one, and the
+        attribution the license asks for."""
+        text = f"{self.title} <{self.url}>" if self.url else self.title
+        return f"{text}, {self.license}" if self.license else text
 
 
 class Finding(BaseModel):
@@ -116,15 +150,45 @@ class Finding(BaseModel):
     heading: str = ""
     score: float = 0.0
     chunk_index: int = 0
+    facet: str = Field("", description="The planned facet whose sub-query found it.")
+    relevance: float = Field(
+        0.0, description="The relevance gate's score: higher is more on topic."
+    )
+
+
+class Coverage(BaseModel):
+    """Whether research found support for one facet of the topic."""
+
+    facet: str
+    query: str
+    covered: bool = False
+    passages: int = 0
 
 
 class Research(BaseModel):
     query: str
     findings: list[Finding] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
+    coverage: list[Coverage] = Field(default_factory=list)
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What research left out and why (unreachable providers, dropped "
+        "instructions, ...).",
+    )
 
     def source(self, source_id: str) -> Source | None:
         return next((s for s in self.sources if s.id == source_id), None)
+
+    def uncovered(self) -> list[Coverage]:
+        """The facets nothing relevant was found for: the writer must not claim them."""
+        return [c for c in self.coverage if not c.covered]
+
+    def covered(self) -> list[Coverage]:
+        return [c for c in self.coverage if c.covered]
+
+    def for_facet(self, facet: str) -> list[Finding]:
+        """The passages found for ``facet``, best first."""
+        return [f for f in self.findings if f.facet == facet]
 
 
 class Section(BaseModel):
