@@ -74,6 +74,38 @@ class Settings(BaseSettings):
     research_top_k: int = 12
     research_min_score: float = 0.25
 
+    # --- research (assistant/tools/research) -----------------------------------------
+    research_providers: str = Field(
+        "kb,encyclopedia",
+        description="Comma list of research providers, in priority order: kb, encyclopedia "
+        "(offline), wikipedia, arxiv, searxng, ddg, serper. Online set: "
+        "kb,encyclopedia,wikipedia,searxng.")
+    encyclopedia_dir: Path | None = Field(
+        None, description="Where the offline encyclopedia's index is kept; default: the one "
+        "built at install (<sys.prefix>/share/agenticai-lab/encyclopedia), else "
+        "<data_dir>/encyclopedia, built on first use.")
+    wikipedia_url: str = Field(
+        "https://{lang}.wikipedia.org",
+        description="MediaWiki base URL; {lang} becomes the brief's language.")
+    arxiv_url: str = Field(
+        "http://export.arxiv.org/api/query", description="arXiv Atom API endpoint.")
+    searxng_url: str = Field(
+        "", description="A SearXNG instance (GET /search?format=json); empty: not configured.")
+    serper_api_key: str = Field(
+        "", description="Serper (Google search API) key; empty: not configured. A secret: "
+        "never logged.", repr=False)
+    serper_url: str = Field("https://google.serper.dev", description="Serper API base URL.")
+    fetch_allow_private: bool = Field(
+        False, description="Let page fetching reach private, loopback and link-local "
+        "addresses (a self-hosted SearXNG's results, tests).")
+    fetch_timeout_s: float = Field(10.0, description="Timeout of one research HTTP request.")
+    fetch_max_bytes: int = Field(
+        2_000_000, description="Largest page research reads; bigger ones are refused.")
+    research_user_agent: str = Field(
+        "AgenticAI-Lab/0.1 (+https://github.com/agenticai-lab; research bot)",
+        description="User-Agent of every research request (Wikipedia's policy asks for one "
+        "that says who we are).")
+
     # --- media ------------------------------------------------------------------------
     tts_engine: str = Field("piper", description="piper (embedded) | espeak | xtts | kokoro")
     tts_voice: str | None = None
