@@ -17,9 +17,9 @@ import pytest
 from assistant.config import Settings
 from assistant.content import Finding, Source
 from assistant.errors import ConfigError
-from assistant.tools.knowledge import KnowledgeBase, point_id, source_id_for
 from assistant.tools.knowledge import store as knowledge
 from assistant.tools.knowledge.embeddings import MiniLMEmbedder
+from assistant.tools.knowledge.store import KnowledgeBase, point_id, source_id_for
 
 
 @pytest.fixture

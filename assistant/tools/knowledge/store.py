@@ -56,7 +56,7 @@ from storage.vectors import (
 
 log = logging.getLogger(__name__)
 
-SAMPLE_KB_DIR = Path(__file__).resolve().parent.parent / "data" / "sample_kb"
+SAMPLE_KB_DIR = Path(__file__).resolve().parents[2] / "data" / "sample_kb"
 _POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "agenticai-lab/knowledge")
 
 AddStatus = Literal["added", "unchanged", "updated", "error"]

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from assistant.content import TEMPLATE_FOR_FORMAT, Brief, Finding, Script, Section
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 FORMAT_LABELS = {
     "short": "vertical short-video",
