@@ -28,7 +28,7 @@ from assistant.channels.discord.workspaces import guild_slug
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from storage.models import Job, Organization
-from tests.channels.conftest import conversation_over
+from tests.app.conftest import conversation_over
 from tests.channels.discord_harness import (
     APP_ID,
     CHANNEL_ID,

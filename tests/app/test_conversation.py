@@ -14,7 +14,7 @@ from assistant.app.events import ChannelUser, OutEvent
 from assistant.app.runner import JobRunner
 from assistant.app.studio import Services
 from storage.models import Organization, OrganizationMember
-from tests.channels.inbox import Inbox
+from tests.app.inbox import Inbox
 from tests.fakes import FRAMING, scripted
 
 TG = ChannelUser("telegram", "42", "Ada")
