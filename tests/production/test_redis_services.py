@@ -31,7 +31,7 @@ from assistant.infra.ratelimit import (
     make_rate_limiter,
 )
 from assistant.infra.redis_client import forget, redis_for
-from tests.channels.inbox import Inbox
+from tests.app.inbox import Inbox
 from tests.conftest import SAMPLE_KB
 from tests.fakes import FRAMING, scripted
 
