@@ -4,40 +4,39 @@ A channel calls :meth:`Conversation.handle` with a user's text and :meth:`Conver
 for an approval button, and renders the :class:`~assistant.channels.OutEvent` s it gets back.
 Each job runs on a background thread (a user may have several at once); its later events
 reach the callbacks registered with :meth:`Conversation.subscribe`. Methods are thread-safe.
+
+Delivery (subscribers, history, the bus) is :mod:`assistant.app.subscriptions`; the job
+threads are :mod:`assistant.app.background`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from assistant.app import commands as cmd
-from assistant.app.bus import EventBus, make_bus, new_origin
+from assistant.app.background import JobThreads
+from assistant.app.bus import EventBus, make_bus
 from assistant.app.events import (
-    MEDIA_KINDS,
     REVIEW_ACTIONS,
     Callback,
     ChannelUser,
     OutEvent,
     approval_request,
-    artifact,
-    from_runner,
     refuse,
     say,
 )
 from assistant.app.identity import IdentityLinks, check_review
-from assistant.app.runner import FINISHED, Event, JobRunner, Outcome, observed_status
+from assistant.app.runner import FINISHED, JobRunner, observed_status
+from assistant.app.subscriptions import HISTORY_LIMIT, IDENTITY_TTL_S, Subscriptions
 from assistant.content import ReviewDecision
 from assistant.errors import AssistantError, InputError, JobNotFound, JobStateError
 from assistant.graph.services import Services
 from assistant.infra.ratelimit import RateLimited, RateLimiter, make_rate_limiter
-from assistant.infra.slots import JobSlots
 from storage.errors import StorageError
 from storage.records import JobRecord
 
@@ -46,17 +45,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+__all__ = ["ACTIVE", "HISTORY_LIMIT", "IDENTITY_TTL_S", "Conversation"]
+
 ACTIVE = ("pending", "processing", "review", "failed")
-HISTORY_LIMIT = 500
-IDENTITY_TTL_S = 5.0  # how long usernames and an owner's linked identities are reused
-Work = Callable[[Callable[[Event], None]], Outcome]
 _CHARGED: ContextVar[bool] = ContextVar("conversation_rate_charged", default=False)
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class _Cancelled(Exception):
-    """Raised in a job's event sink to stop a cancelled job between steps."""
 
 
 class Conversation:
@@ -64,24 +56,16 @@ class Conversation:
                  identities: IdentityLinks | None = None, *, bus: EventBus | None = None,
                  limiter: RateLimiter | None = None) -> None:
         self.svc, self.runner = svc, runner
-        # Redis (when configured): events of jobs other processes run; per-user rate limits
-        self.origin = new_origin()
-        self._bus = bus or make_bus(svc.settings)
+        # per-user rate limits (Redis when configured)
         self._limiter = limiter or make_rate_limiter(svc.settings)
         self.identities = identities or IdentityLinks(svc.db)
         self._lock = threading.RLock()
-        self._threads: dict[str, threading.Thread] = {}
-        self._slots = JobSlots(svc.settings.job_concurrency)
-        self._cancelled: set[str] = set()
-        self._watchers: dict[str, set[ChannelUser]] = {}
-        self._subscribers: list[tuple[ChannelUser | str, Callback]] = []
+        self._subs = Subscriptions(svc.repo, self.identities, bus or make_bus(svc.settings),
+                                   self._lock)
+        self.origin = self._subs.origin
+        self._jobs = JobThreads(svc, self._subs.publish, self._lock)
         self._clarify: dict[ChannelUser, cmd.RequestParse] = {}
         self._confirm: dict[ChannelUser, tuple[str, str]] = {}
-        self._history: dict[str, list[OutEvent]] = {}
-        self._owners: dict[str, str] = {}
-        self._identities: dict[str, tuple[float, frozenset[ChannelUser]]] = {}
-        self._usernames: dict[ChannelUser, tuple[float, str]] = {}
-        self._unlisten = self._bus.listen(self._on_remote)
 
     # --- what channels call ----------------------------------------------------------------
 
@@ -89,16 +73,7 @@ class Conversation:
         """Later events for one identity, or every identity on a channel ("telegram"); the
         callback runs on the job's thread with the identity to show the event to (the owner's
         linked identities, whoever started or decided the job). Returns an unsubscriber."""
-        entry = (who, callback)
-        with self._lock:
-            self._subscribers.append(entry)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if entry in self._subscribers:
-                    self._subscribers.remove(entry)
-
-        return unsubscribe
+        return self._subs.subscribe(who, callback)
 
     def handle(self, user: ChannelUser, text: str) -> list[OutEvent]:
         """A message: a slash command or free text. Returns the immediate replies."""
@@ -122,8 +97,7 @@ class Conversation:
     def username(self, user: ChannelUser) -> str:
         """The internal user this identity acts as (read again after IDENTITY_TTL_S: every
         turn needs it, and a link made in another process shows here within that time)."""
-        return self._fresh(self._usernames, user, lambda: self.identities.username(
-            user.channel, user.external_id))
+        return self._subs.username(user)
 
     def pending_approvals(self, user: ChannelUser) -> list[OutEvent]:
         """The approval requests waiting for this user: to show again after a restart."""
@@ -139,34 +113,24 @@ class Conversation:
             review = self.runner.pending_review(job.id)
             if review is None:
                 continue
-            with self._lock:
-                watchers = set(self._watchers.get(job.id, ()))
-            for user in self._recipients(job.id, watchers):
+            watchers = self._subs.watchers(job.id)
+            for user in self._subs.recipients(job.id, watchers):
                 if user.channel == channel:
                     found.append((user, approval_request(job.id, review)))
         return found
 
     def history(self, job_id: str) -> list[OutEvent]:
         """The job's background events so far (the newest HISTORY_LIMIT)."""
-        with self._lock:
-            return list(self._history.get(job_id, []))
+        return self._subs.history(job_id)
 
     def wait(self, job_id: str, timeout: float | None = None) -> bool:
         """Block until the job's background work stops; False if ``timeout`` ran out first."""
-        with self._lock:
-            thread = self._threads.get(job_id)
-        if thread is None or thread is threading.current_thread():
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
+        return self._jobs.wait(job_id, timeout)
 
     def close(self, timeout: float = 60.0) -> None:
         """Wait for background work to stop (a job waiting for review holds no thread)."""
-        with self._lock:
-            threads = list(self._threads.values())
-        for thread in threads:
-            thread.join(timeout)
-        self._unlisten()
+        self._jobs.join_all(timeout)
+        self._subs.close()
 
     def _limited(self, user: ChannelUser,
                  act: Callable[[], list[OutEvent]]) -> Callable[[], list[OutEvent]]:
@@ -247,9 +211,7 @@ class Conversation:
             return [say(None, cmd.format_sources(self._kb().sources()))]
         if name == "link":
             linked = self.identities.link(user.channel, user.external_id, command.text)
-            with self._lock:  # a new link acts, and gets the owner's events, at once
-                self._identities.clear()
-                self._usernames.clear()
+            self._subs.forget_identities()  # a new link acts, and gets its events, at once
             return [say(None, linked)]
         raise InputError(f"unknown command /{name}: /help lists the commands")
 
@@ -284,8 +246,8 @@ class Conversation:
     def _start(self, user: ChannelUser, request: cmd.RequestParse) -> list[OutEvent]:
         brief = request.brief(self.username(user))
         job_id = self.runner.create(brief)
-        self._watch(job_id, user)
-        self._launch(job_id, lambda sink: self.runner.start(job_id, brief, sink))
+        self._subs.watch(job_id, user)
+        self._jobs.launch(job_id, lambda sink: self.runner.start(job_id, brief, sink))
         return [say(job_id, f"Started {job_id}: {cmd.describe_brief(brief)}. I will show "
                             "the progress here and ask you to review the script.")]
 
@@ -298,10 +260,7 @@ class Conversation:
         self.check_reviewer(self.username(user), job)
         if job.status in FINISHED:
             raise JobStateError(f"{job_id} is already {job.status}")
-        with self._lock:
-            self._cancelled.add(job_id)
-            thread = self._threads.get(job_id)
-            running = bool(thread and thread.is_alive())
+        running = self._jobs.cancel(job_id)
         self.svc.repo.set_status(job_id, "cancelled")
         observed_status(job_id, "cancelled")
         if running:
@@ -380,136 +339,7 @@ class Conversation:
             decision = ReviewDecision.model_validate({
                 "action": action, "notes": notes.strip(),
                 "by": f"{username} via {user.channel}:{user.external_id}"[:255]})
-            self._watch(job_id, user)
-            self._launch(job_id, lambda sink: self.runner.resume(job_id, decision, sink))
+            self._subs.watch(job_id, user)
+            self._jobs.launch(job_id, lambda sink: self.runner.resume(job_id, decision, sink))
         done = {"approve": "Approved", "revise": "Sent your notes for", "reject": "Rejected"}
         return [say(job_id, f"{done[action]} {job_id} ({waiting}).")]
-
-    # --- background work -------------------------------------------------------------------
-
-    def _running(self, job_id: str) -> bool:
-        thread = self._threads.get(job_id)
-        return bool(thread and thread.is_alive() and thread is not threading.current_thread())
-
-    def _watch(self, job_id: str, user: ChannelUser) -> None:
-        with self._lock:
-            self._watchers.setdefault(job_id, set()).add(user)
-
-    def _launch(self, job_id: str, work: Work) -> None:
-        with self._lock:
-            if self._running(job_id):
-                raise JobStateError(f"{job_id} is busy: wait for its next message")
-            thread = threading.Thread(target=self._work, args=(job_id, work), daemon=True,
-                                      name=f"conversation-{job_id}")
-            self._threads[job_id] = thread
-            thread.start()
-
-    def _work(self, job_id: str, work: Work) -> None:
-        try:
-            with self._slot(job_id):
-                self.svc.chat()
-                self._kb()
-                work(lambda event: self._on_event(job_id, event))
-        except _Cancelled:
-            self.svc.repo.set_status(job_id, "cancelled")
-            self._publish(say(job_id, f"{job_id} cancelled."))
-        except AssistantError as exc:
-            self.svc.repo.set_status(job_id, "failed", error=exc.user_message)
-            observed_status(job_id, "failed", exc.user_message)
-            self._publish(refuse(job_id, f"{job_id} stopped: {exc.user_message}"))
-        except Exception as exc:
-            log.exception("job %s failed in its conversation worker", job_id)
-            self.svc.repo.set_status(job_id, "failed", error=f"{type(exc).__name__}: {exc}")
-            observed_status(job_id, "failed", type(exc).__name__)
-            self._publish(refuse(job_id, f"{job_id} stopped on an internal error "
-                                         f"({type(exc).__name__}): /status {job_id}"))
-
-    @contextlib.contextmanager
-    def _slot(self, job_id: str) -> Iterator[None]:
-        """One of the process's job slots (see :mod:`assistant.infra.slots`); the owner is told
-        when the job has to wait for one."""
-        def queued() -> None:
-            self._publish(say(job_id, f"{job_id} is queued: {self._slots.size} jobs are "
-                                      "running here; it starts as soon as one stops."))
-
-        with self._slots.hold(queued):
-            with self._lock:
-                if job_id in self._cancelled:  # cancelled while it waited
-                    raise _Cancelled(job_id)
-            yield
-
-    def _on_event(self, job_id: str, event: Event) -> None:
-        with self._lock:
-            if job_id in self._cancelled:
-                raise _Cancelled(job_id)
-        media = []
-        if event.kind == "review" and event.step == "review_final":
-            media = [artifact(job_id, a.path, a.mime)
-                     for a in self.svc.objects.list(job_id, latest_only=True)
-                     if a.mime.split("/", 1)[0] in MEDIA_KINDS]
-        for out in from_runner(event, media):
-            self._publish(out)
-
-    def _publish(self, event: OutEvent) -> None:
-        """Deliver here, and to every other process through the bus."""
-        self._deliver(event)
-        self._bus.publish(event, self.origin)
-
-    def _on_remote(self, origin: str, event: OutEvent) -> None:
-        """An event from the bus: delivered here unless this conversation published it."""
-        if origin != self.origin:
-            self._deliver(event)
-
-    def _deliver(self, event: OutEvent) -> None:
-        job_id = event.job_id or ""
-        with self._lock:
-            history = self._history.setdefault(job_id, [])
-            history.append(event)
-            del history[:-HISTORY_LIMIT]
-            subscribers = list(self._subscribers)
-            watchers = set(self._watchers.get(job_id, ()))
-        for user in self._recipients(job_id, watchers):
-            for who, callback in subscribers:
-                if who in (user, user.channel):
-                    try:
-                        callback(user, event)
-                    except Exception:
-                        log.exception("a %s subscriber failed on %s", user.channel, job_id)
-
-    def _recipients(self, job_id: str, watchers: set[ChannelUser]) -> list[ChannelUser]:
-        """The job owner's identities, and whoever started or decided the job here."""
-        owned = self._owned_identities(self._owner(job_id))
-        return sorted(watchers | owned, key=lambda u: (u.channel, u.external_id))
-
-    def _owner(self, job_id: str) -> str:
-        """A job's owner (it never changes: looked up once per job, not once per event)."""
-        with self._lock:
-            owner = self._owners.get(job_id)
-        if owner is None:
-            job = self.svc.repo.get_job(job_id) if job_id else None
-            owner = str(job.input_data.get("user") or "") if job else ""
-            if job is not None:
-                with self._lock:
-                    self._owners[job_id] = owner
-        return owner
-
-    def _owned_identities(self, owner: str) -> frozenset[ChannelUser]:
-        """The owner's linked identities, read again after IDENTITY_TTL_S: a job sends
-        several events a second while it runs, and links change rarely."""
-        if not owner:
-            return frozenset()
-        return self._fresh(self._identities, owner, lambda: frozenset(
-            ChannelUser(i.channel, i.external_id) for i in self.identities.identities(owner)))
-
-    def _fresh(self, cache: dict[K, tuple[float, V]], key: K, read: Callable[[], V]) -> V:
-        """``cache[key]`` if it was read less than IDENTITY_TTL_S ago, else ``read()``
-        (outside the lock: it queries the database) and remembered."""
-        now = time.monotonic()
-        with self._lock:
-            cached = cache.get(key)
-        if cached is not None and now - cached[0] < IDENTITY_TTL_S:
-            return cached[1]
-        value = read()
-        with self._lock:
-            cache[key] = (now, value)
-        return value
