@@ -6,28 +6,25 @@ a job emits later arrive on the job's thread and are queued onto the bot's event
 one delivery task sends them in order to the job's channel (where it was started or last
 decided, kept in :mod:`.routes` across restarts) or else to the person's DMs.
 
-Files go into the knowledge base: ``/kb FILE``, or attachments sent to the bot in DMs. They
-are fetched from Discord's CDN into a temporary folder and handed to the conversation like
-the other channels' uploads.
+Files go into the knowledge base (:mod:`.files`); the slash commands are declared in
+:mod:`.commands`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import discord
 from discord import app_commands
 
 from assistant.app.conversation import Conversation
-from assistant.app.events import ChannelUser, OutEvent, refuse
+from assistant.app.events import ChannelUser, OutEvent
 from assistant.channels.discord.buttons import (
     PREFIX,
     NotesModal,
@@ -37,15 +34,23 @@ from assistant.channels.discord.buttons import (
     read_id,
     review_view,
 )
+from assistant.channels.discord.commands import add_commands
 from assistant.channels.discord.delivery import Courier
+from assistant.channels.discord.files import (
+    DOWNLOAD_LIMIT_MB,
+    OOPS,
+    add_attachments,
+    lines,
+    unfit_attachment,
+)
 from assistant.channels.discord.render import approval_text, clip, decided_text, event_text
 from assistant.channels.discord.routes import Routes
 from assistant.channels.discord.workspaces import assign_job, guild_workspace, sync_reviewer
-from assistant.content import FORMATS, STYLES
-from assistant.errors import AssistantError, InputError
-from assistant.tools.knowledge.loaders import kind_of
+from assistant.errors import AssistantError
 
 log = logging.getLogger(__name__)
+
+__all__ = ["DOWNLOAD_LIMIT_MB", "StudioBot", "unfit_attachment"]
 
 EDIT_INTERVAL_S = 1.5  # at most one progress edit per job this often (Discord: 5 / 5 s)
 NOT_VALID = "That button is not valid here (this bot did not make it): use /status JOB."
@@ -53,10 +58,6 @@ DISCORD_HELP = ("Here: /create TOPIC [format] [style] starts a piece; approve, r
                 "it with the buttons on its review. /status, /jobs, /kb, /link and /help work "
                 "too, in a server or in DMs with me; /kb FILE (or a file sent to me in DMs) "
                 "adds it to the knowledge base.")
-OOPS = "something went wrong on our side (it is logged): try again"
-# The biggest attachment fetched: discord.py reads a download whole into memory, and a
-# bigger file is better added on the server itself.
-DOWNLOAD_LIMIT_MB = 25
 DEFERRED = discord.InteractionResponseType.deferred_channel_message  # "thinking…"
 
 
@@ -80,7 +81,7 @@ class StudioBot(discord.Client):
         self.edit_interval = edit_interval
         self.sync_commands = sync_commands
         self.tree = app_commands.CommandTree(self)
-        _add_commands(self)
+        add_commands(self.tree, self)
         self.add_dynamic_items(ReviewButton)
         self.routes = Routes(self.settings.resolved_data_dir / "discord_routes.json")
         self.pending_shown = asyncio.Event()  # set once start-up re-posted pending approvals
@@ -220,33 +221,13 @@ class StudioBot(discord.Client):
                 return
             await interaction.response.defer(ephemeral=True, thinking=True)
             events = await self.add_attachments(self.identity(interaction), [file])
-            await interaction.followup.send(_lines(events), ephemeral=True)
+            await interaction.followup.send(lines(events), ephemeral=True)
 
     async def add_attachments(self, user: ChannelUser,
                               attachments: list[discord.Attachment]) -> list[OutEvent]:
-        """Fetch the attachments and add them to the knowledge base; one that is too big,
-        of a kind the loaders refuse or that cannot be fetched becomes an error line (and
-        is not fetched when that can be told beforehand), the rest still go in."""
-        refused: list[OutEvent] = []
-        with tempfile.TemporaryDirectory(prefix="discord-file-") as tmp:
-            paths: list[Path] = []
-            for i, attachment in enumerate(attachments):
-                why = unfit_attachment(attachment)
-                if why is None:
-                    folder = Path(tmp) / str(i)  # two attachments may share a name
-                    try:
-                        paths.append(await _fetch(attachment, folder))
-                        continue
-                    except discord.HTTPException as exc:
-                        log.warning("could not fetch attachment %s: %s", attachment.id, exc)
-                        why = (f"I could not fetch {attachment.filename} from Discord "
-                               f"({exc.status}): send it again")
-                    except OSError:  # no room for it here, ...: ours to look into
-                        log.exception("could not save attachment %s", attachment.id)
-                        why = f"{attachment.filename}: {OOPS}"
-                refused.append(refuse(None, why))
-            added = await asyncio.to_thread(self.conv.add_files, user, paths) if paths else []
-        return [*refused, *added]
+        """Fetch the attachments and add them to the knowledge base (see
+        :func:`.files.add_attachments`)."""
+        return await add_attachments(self.conv, user, attachments)
 
     async def on_message(self, message: discord.Message) -> None:
         """In DMs, plain words work like anywhere else in the studio ("make a short about
@@ -258,7 +239,7 @@ class StudioBot(discord.Client):
         user = ChannelUser("discord", str(message.author.id), message.author.display_name)
         if message.attachments:
             events = await self.add_attachments(user, list(message.attachments))
-            await message.channel.send(content=_lines(events))
+            await message.channel.send(content=lines(events))
         if message.content.strip():
             await self._converse(message, user)
 
@@ -385,85 +366,3 @@ class StudioBot(discord.Client):
             done = self.handled.pop(interaction.id, None)
             if done is not None:
                 done.set()
-
-
-def unfit_attachment(attachment: discord.Attachment) -> str | None:
-    """Why an attachment is not fetched at all: too big, or a kind the loaders refuse."""
-    if attachment.size > DOWNLOAD_LIMIT_MB * 1000 * 1000:
-        return (f"{attachment.filename} is over {DOWNLOAD_LIMIT_MB} MB, the most this bot "
-                "fetches: add it with `assistant kb add`")
-    try:
-        kind_of(attachment.filename)
-    except InputError as exc:
-        return exc.user_message
-    return None
-
-
-async def _fetch(attachment: discord.Attachment, folder: Path) -> Path:
-    """The attachment, saved in ``folder`` under its own file name (never a path: the name
-    is the uploader's to choose)."""
-    name = Path(attachment.filename).name
-    if name in ("", ".", ".."):
-        name = f"{attachment.id}.txt"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    await attachment.save(path)
-    return path
-
-
-def _lines(events: list[OutEvent]) -> str:
-    return clip("\n".join(event_text(e) for e in events) or "no files given")
-
-
-def _add_commands(bot: StudioBot) -> None:
-    """/create, /status, /jobs, /kb, /link, /help: usable in servers and in DMs with the
-    bot."""
-    tree = bot.tree
-    formats = [app_commands.Choice(name=f, value=f) for f in FORMATS]
-    styles = [app_commands.Choice(name=s, value=s) for s in STYLES]
-    everywhere = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
-
-    @tree.command(name="create", description="Make a piece: researched, reviewed by you, "
-                                             "published")
-    @app_commands.describe(topic="What it is about", format="short, video, podcast, blog or "
-                           "social (default: blog)", style="Tone (default: casual)")
-    @app_commands.choices(format=formats, style=styles)
-    @everywhere
-    async def create(interaction: discord.Interaction[Any], topic: str,
-                     format: str | None = None, style: str | None = None) -> None:
-        await bot.on_create(interaction, topic, format, style)
-
-    @tree.command(name="status", description="Where a job is (and its review, if waiting)")
-    @app_commands.describe(job="A job id like job-1a2b3c4d (default: your current one)")
-    @everywhere
-    async def status(interaction: discord.Interaction[Any], job: str | None = None) -> None:
-        await bot.on_command(interaction, f"/status {job or ''}".strip())
-
-    @tree.command(name="jobs", description="Your recent jobs")
-    @everywhere
-    async def jobs(interaction: discord.Interaction[Any]) -> None:
-        await bot.on_command(interaction, "/jobs")
-
-    @tree.command(name="kb", description="List the knowledge base, or add a file to it")
-    @app_commands.describe(file="A .md, .txt, .html or .pdf file to add (leave out to list "
-                                "what is there)")
-    @everywhere
-    async def kb(interaction: discord.Interaction[Any],
-                 file: discord.Attachment | None = None) -> None:
-        if file is None:
-            await bot.on_command(interaction, "/kb")
-        else:
-            await bot.on_kb_file(interaction, file)
-
-    @tree.command(name="link", description="Link this Discord account to your other chat "
-                                           "accounts")
-    @app_commands.describe(code="The code /link gave you elsewhere (leave out to get one)")
-    @everywhere
-    async def link(interaction: discord.Interaction[Any], code: str | None = None) -> None:
-        await bot.on_command(interaction, f"/link {code or ''}".strip())
-
-    @tree.command(name="help", description="What this bot can do")
-    @everywhere
-    async def help_(interaction: discord.Interaction[Any]) -> None:
-        await bot.on_command(interaction, "/help")
-

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 import discord
 
 from assistant.config import Settings
 from assistant.infra.signing import sign, verify
-
-if TYPE_CHECKING:
-    from assistant.channels.discord.bot import StudioBot
 
 PREFIX = "ai:"
 ACTIONS = ("approve", "revise", "reject", "notes")  # notes: the Revise form's submission
@@ -34,6 +31,13 @@ _ID = re.compile(r"ai:(?P<action>[a-z]{1,10}):(?P<job>job-[0-9a-f]{8}):(?P<stage
 LABELS = {"approve": ("Approve", discord.ButtonStyle.success),
           "revise": ("Revise…", discord.ButtonStyle.primary),
           "reject": ("Reject", discord.ButtonStyle.danger)}
+
+
+@runtime_checkable
+class PressHandler(Protocol):
+    """What a pressed button needs from the client it arrived at (the bot)."""
+
+    async def on_press(self, interaction: discord.Interaction[Any], custom_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,9 @@ class ReviewButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ai
         return cls(match.group(0))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot: StudioBot = interaction.client
+        bot = interaction.client
+        if not isinstance(bot, PressHandler):
+            raise TypeError(f"{type(bot).__name__} cannot handle review buttons")
         await bot.on_press(interaction, self.custom_id_value)
 
 
