@@ -24,7 +24,6 @@ import os
 import re
 import socket
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +32,7 @@ from starlette.responses import Response
 from assistant.app.events import ChannelUser
 from assistant.app.studio import Services
 from assistant.channels.web.brand import patch_translation, write_brand
+from assistant.channels.web.context import WebApp
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.infra import signing
@@ -42,8 +42,6 @@ if TYPE_CHECKING:
     from chainlit.types import ThreadDict
     from starlette.datastructures import Headers
 
-    from assistant.app.conversation import Conversation
-    from assistant.app.runner import JobRunner
     from assistant.channels.web.session import ChatSession
 
 log = logging.getLogger(__name__)
@@ -60,16 +58,6 @@ UPLOAD_ACCEPT = ('{ "text/*" = [".md", ".markdown", ".txt", ".html", ".htm"], '
                  '"application/octet-stream" = [".md", ".markdown", ".txt"] }')
 _EXTERNAL_LINK = re.compile(r"<link\b[^>]*https?://[^>]*>\s*", re.DOTALL)
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
-
-
-@dataclass
-class WebApp:
-    """What the callbacks share: built once by :func:`serve`."""
-
-    settings: Settings
-    svc: Services
-    runner: JobRunner
-    conv: Conversation
 
 
 _APP: WebApp | None = None

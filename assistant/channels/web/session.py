@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import chainlit as cl
 from chainlit.context import init_ws_context
@@ -28,10 +28,8 @@ from chainlit.utils import utc_now
 from assistant.app import commands as cmd
 from assistant.app.conversation import ACTIVE
 from assistant.app.events import MEDIA_KINDS, ChannelUser, OutEvent, artifact
+from assistant.channels.web.context import WebApp
 from assistant.infra import signing
-
-if TYPE_CHECKING:
-    from assistant.channels.web.app import WebApp
 
 log = logging.getLogger(__name__)
 
