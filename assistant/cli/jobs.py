@@ -1,0 +1,81 @@
+"""`assistant jobs` and `assistant show`: what jobs there are, and one job in detail."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from assistant.app.studio import Services
+from assistant.cli.common import console, services
+
+
+def jobs(limit: int = typer.Option(20, help="How many, newest first.")) -> None:
+    """List jobs."""
+    with services() as svc:
+        rows = svc.repo.list_jobs(limit=limit)
+        table = Table("job", "status", "format", "topic", "created")
+        for job in rows:
+            table.add_row(job.id, job.status, job.content_type, job.title[:60],
+                          job.created_at.strftime("%Y-%m-%d %H:%M"))
+        console.print(table if rows else "no jobs yet: try `assistant make \"how tides work\"`")
+
+
+def show(
+    job_id: str,
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """A job's status, steps with durations, and artifacts."""
+    with services() as svc:
+        report = job_report(svc, job_id)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    console.print(f"[bold]{report['id']}[/] {report['status']} — {report['format']}: "
+                  f"{report['topic']}")
+    if report["error"]:
+        console.print(f"[red]error:[/] {report['error']}")
+    steps = Table("step", "status", "seconds", "retries", title="Steps")
+    for s in report["steps"]:
+        steps.add_row(s["name"], s["status"], f"{s['duration_s'] or 0:.2f}", str(s["retries"]))
+    console.print(steps)
+    files = Table("artifact", "v", "bytes", "path", title="Artifacts")
+    for a in report["artifacts"]:
+        files.add_row(a["name"], str(a["version"]), str(a["size"]), a["path"])
+    console.print(files)
+    for p in report["publications"]:
+        console.print(f"published to {p['platform']}: {p['location']}")
+
+
+def job_report(svc: Services, job_id: str) -> dict[str, Any]:
+    from assistant.errors import JobNotFound
+
+    job = svc.repo.get_job(job_id)
+    if job is None:
+        raise JobNotFound(f"no job {job_id!r}: `assistant jobs` lists them")
+    return {
+        "id": job.id,
+        "status": job.status,
+        "format": job.content_type,
+        "topic": job.title,
+        "error": job.error_message,
+        "created_at": job.created_at,
+        "completed_at": job.completed_at,
+        "steps": [
+            {"name": s.name, "status": s.status, "retries": s.retry_count,
+             "duration_s": None if s.duration_ms is None else s.duration_ms / 1000,
+             "started_at": s.started_at, "error": s.error_message}
+            for s in svc.repo.list_steps(job_id)
+        ],
+        "artifacts": [
+            {"name": a.name, "version": a.version, "type": a.type, "step": a.step,
+             "size": a.size, "sha256": a.sha256, "mime": a.mime, "path": str(a.path)}
+            for a in svc.objects.list(job_id)
+        ],
+        "publications": [
+            {"platform": p.platform, "location": p.post_url, "published_at": p.published_at}
+            for p in svc.repo.publications(job_id)
+        ],
+    }
