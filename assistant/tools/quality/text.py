@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+import textstat
 import yaml
 from pydantic import BaseModel, Field
 
@@ -111,26 +112,13 @@ def redact_script(script: Script) -> tuple[Script, list[str]]:
 
 # --- reading grade (Flesch-Kincaid) -------------------------------------------------------
 
-_VOWELS = re.compile(r"[aeiouy]+")
-
-
-def _syllables(word: str) -> int:
-    word = word.lower().strip(".,;:!?\"'()")
-    if not word:
-        return 0
-    count = len(_VOWELS.findall(word))
-    if word.endswith("e") and not word.endswith(("le", "ee")) and count > 1:
-        count -= 1
-    return max(count, 1)
-
 
 def reading_grade(text: str) -> float:
-    sentences = split_sentences(text) or [text]
-    words = re.findall(r"[A-Za-z][A-Za-z'-]*", text)
-    if not words:
+    """The Flesch-Kincaid grade of ``text`` (textstat: syllables from the CMU pronouncing
+    dictionary, loaded once per process on the first call; pyphen for words it lacks)."""
+    if not re.search(r"[A-Za-z]", text):
         return 0.0
-    syllables = sum(_syllables(w) for w in words)
-    return round(0.39 * len(words) / len(sentences) + 11.8 * syllables / len(words) - 15.59, 1)
+    return round(float(textstat.flesch_kincaid_grade(text)), 1)
 
 
 # --- the checks ---------------------------------------------------------------------------
