@@ -42,7 +42,7 @@ def main() -> None:
         name = "ASSISTANT_" + "_".join(str(p) for p in first["loc"]).upper()
         err.print(f"[bold red]error:[/] invalid setting {name}: {first['msg']}")
         raise SystemExit(2) from None
-    configure_logging(settings.log_json, settings.log_level)
+    configure_logging(settings.log_json, settings.log_level, settings=settings)
     try:
         app(standalone_mode=False)
     except AssistantError as exc:

@@ -3,8 +3,9 @@
 Logs: ``configure_logging(json=True)`` writes one JSON object per line (timestamp, level,
 logger, message, job_id, step, extra fields, exception). The job id and step come from
 ``extra={"job_id": ..., "step": ...}`` or from the surrounding ``log_context(...)`` block;
-secrets never reach a line: fields named like passwords, tokens or keys are masked, and so
-are credentials inside URLs.
+secrets never reach a line: fields named like passwords, tokens or keys are masked, and every
+record of every logger passes :mod:`assistant.infra.logmask` (tokens, keys, URL passwords,
+header values and the configured secrets, by value).
 
 Metrics (prometheus-client, one registry for the process): jobs by status, step durations,
 queue depth, LLM tokens. ``render_metrics()`` gives the text exposition format;
@@ -36,6 +37,8 @@ from prometheus_client import (
     start_http_server,
 )
 
+from assistant.infra import logmask
+
 if TYPE_CHECKING:
     from assistant.config import Settings
 
@@ -54,8 +57,6 @@ _SECRET_KEY = re.compile(
     r"(^|[_\-])(password|passwd|pwd|secret|token|api_?key|authorization|credentials?)($|[_\-])",
     re.I,
 )
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]+@",
-                              re.I)
 _MASK = "***"
 _HANDLER_MARK = "_assistant_handler"
 
@@ -76,8 +77,8 @@ def log_context(*, job_id: str | None = None, step: str | None = None) -> Iterat
 
 
 def redact(text: str) -> str:
-    """``text`` with the password of any URL in it masked."""
-    return _URL_CREDENTIALS.sub(rf"\g<scheme>\g<user>:{_MASK}@", text)
+    """``text`` with every secret in it masked (see :func:`assistant.infra.logmask.mask`)."""
+    return logmask.mask(text)
 
 
 class ContextFilter(logging.Filter):
@@ -152,8 +153,11 @@ def _safe_value(key: str, value: Any) -> Any:
     return redact(str(value))
 
 
-def configure_logging(json: bool = False, level: int | str = logging.INFO) -> logging.Handler:
-    """Send the root logger's records to stderr, as JSON lines when ``json``; idempotent."""
+def configure_logging(json: bool = False, level: int | str = logging.INFO, *,
+                      settings: Settings | None = None) -> logging.Handler:
+    """Send the root logger's records to stderr, as JSON lines when ``json``; idempotent.
+    Every record is masked (``settings``: their secret values too), and httpx/httpcore stay
+    at WARNING unless ``level`` is DEBUG."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, _HANDLER_MARK, False):
@@ -164,6 +168,8 @@ def configure_logging(json: bool = False, level: int | str = logging.INFO) -> lo
     handler.setFormatter(JsonFormatter() if json else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
+    logmask.install(settings)
+    logmask.quiet_http_clients(root.level)
     return handler
 
 

@@ -214,7 +214,15 @@ def check_services(settings: Settings) -> list[str]:
 
 def prepare_long_running(settings: Settings) -> None:
     """What a long-running process (web chat, a bot, a worker) does first: check the
-    servers, and serve Prometheus ``/metrics`` on ``metrics_port`` when it is set."""
+    servers, and serve Prometheus ``/metrics`` on ``metrics_port`` when it is set. First of
+    all its log records are masked, the configured secrets by value too: a bot or a worker
+    logs for days, at whatever level it was started with."""
+    import logging
+
+    from assistant.infra import logmask
+
+    logmask.install(settings)
+    logmask.quiet_http_clients(logging.getLogger().getEffectiveLevel())
     check_services(settings)
     from assistant.infra.observability import serve_metrics
 
