@@ -17,10 +17,12 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
   -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
   -DGGML_AMX_BF16=OFF
 
-APT_PACKAGES := ffmpeg fonts-dejavu-core docker-compose chromium redis-server
+# build-essential, cmake, python3-dev: llama-cpp-python (and other wheels) build from source
+APT_PACKAGES := ffmpeg fonts-dejavu-core docker-compose chromium redis-server \
+  build-essential cmake pkg-config python3-dev python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install system-deps rebuild-llama demo chat test lint typecheck unit clean
+.PHONY: help install system-deps services rebuild-llama demo chat test lint typecheck unit clean
 
 help:
 	@echo "make demo   - set up, then make a sourced, approved, published short video offline"
@@ -56,6 +58,11 @@ rebuild-llama:
 
 install: system-deps $(STAMP)
 
+# PostgreSQL, Redis and RabbitMQ on 127.0.0.1 for the tests: installed when missing, started
+# when down (a bare Debian 12 included); only checks when they are up.
+services:
+	@.ci/services
+
 demo: install
 	ASSISTANT_DATA_DIR=$(DEMO_DATA) $(BIN)/assistant make "why the sky is blue" --format short --yes
 	@echo "Inspect it: ASSISTANT_DATA_DIR=$(DEMO_DATA) $(BIN)/assistant jobs"
@@ -69,7 +76,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install
+test: install services
 	@# The diffusers image path runs on the CPU in the tests (a tiny random pipeline).
 	$(BIN)/pip install -q -e '.[diffusion]'
 	$(BIN)/ruff check .
