@@ -9,9 +9,12 @@ pydantic models, so a checkpoint round-trips them and a test can build one by ha
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
+from annotated_types import MaxLen
 from pydantic import BaseModel, Field, field_validator
+
+M = TypeVar("M", bound=BaseModel)
 
 Format = Literal["short", "video", "podcast", "blog", "social"]
 Style = Literal["casual", "professional", "academic", "viral"]
@@ -23,6 +26,40 @@ FORMATS: tuple[Format, ...] = ("short", "video", "podcast", "blog", "social")
 STYLES: tuple[Style, ...] = ("casual", "professional", "academic", "viral")
 
 TOPIC_MAX_CHARS = 500
+
+
+def clip_words(text: str, limit: int, *, ellipsis: str = "…") -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary (``ellipsis`` marks
+    the cut, inside the limit). A code-filled field must fit its bound: a pydantic
+    ValidationError over a long topic is a crash the user cannot act on."""
+    if len(text) <= limit:
+        return text
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    room = max(limit - len(ellipsis), 0)
+    cut = text[:room + 1]
+    # the last space inside the room; a single long word is cut where the room ends
+    head = cut.rsplit(" ", 1)[0] if " " in cut.strip() else cut[:room]
+    head = head[:room].rstrip(" ,;:-–—")
+    return (head + ellipsis)[:limit] if head else text[:limit]
+
+
+def fit(model: type[M], **values: Any) -> M:
+    """``model(**values)`` with every string cut to its field's ``max_length`` at a word
+    boundary and every list to its length bound: for the fields code fills from a topic or
+    a model's output, never from a person's exact words."""
+    for name, value in values.items():
+        field = model.model_fields.get(name)
+        bound = next((m.max_length for m in field.metadata if isinstance(m, MaxLen)),
+                     None) if field else None
+        if bound is None:
+            continue
+        if isinstance(value, str):
+            values[name] = clip_words(value, bound)
+        elif isinstance(value, list):
+            values[name] = value[:bound]
+    return model(**values)
 
 # Speaking rate used to turn seconds of speech into words (and back).
 WORDS_PER_SECOND = 2.5
