@@ -1,0 +1,327 @@
+"""Words as research compares them: tokens, a light stemmer, spelling variants, key terms.
+
+The relevance gate and the encyclopedia's title match ask one question, "does this text
+mention that term?", and both sides must be normalised the same way for the answer to be
+right: "octopuses" is "octopus", "colour" is "color", "Institute's" is "institute", and
+"heat pump" is a phrase, not the two words anywhere in a page. A light suffix stripper is
+enough for that (we never show a stem to anyone) and costs no dependency; NLTK's Snowball
+would pull a package for the same result on these cases.
+
+:class:`TermStats` holds document frequencies over a reference corpus (the offline
+encyclopedia of the language), so a term's weight is its rarity: "Zorvath" (in no article)
+outweighs "budget" (in many), which outweighs "history" (in most).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words that carry no topic: function words (en/es/fr), and the words people use to ask
+# for a kind of content rather than a subject ("how X works", "the history of X", "three
+# tips for X", "X for teenagers"). The facet words are the planner's business, not the gate's.
+STOPWORDS: dict[str, frozenset[str]] = {
+    "en": _words(
+        "a an the and or but nor of in on at to for from by with without about into onto over "
+        "under between through during before after above below up down out off again is are "
+        "was were be been being am do does did doing have has had having it its it's this that "
+        "these those there here who whom whose which what when where why how all any both each "
+        "few more most other some such no not only own same so than too very can could will "
+        "would shall should may might must i me my we our you your he him his she her they them "
+        "their as if then also just like vs versus"
+    ),
+    "es": _words(
+        "el la los las un una unos unas y o pero de del en a al por para con sin sobre entre "
+        "es son fue era ser estar está están como cómo qué que por qué cuál cuándo dónde quién "
+        "se su sus lo le les mi tu nuestro este esta estos estas ese esa muy más menos también "
+        "no sí ya hay"
+    ),
+    "fr": _words(
+        "le la les l un une des du de d et ou mais en à au aux par pour avec sans sur sous dans "
+        "entre est sont était être a ont avoir comme comment que qu quoi pourquoi quel quelle "
+        "quand où qui se sa son ses ce cette ces leur leurs mon ton notre très plus moins aussi "
+        "ne pas oui y il elle ils elles on nous vous"
+    ),
+}
+GENERIC: dict[str, frozenset[str]] = {
+    "en": _words(
+        "work works working worked explain explained explainer guide introduction intro "
+        "overview basics history historical story origin origins example examples fact facts "
+        "figure figures number numbers statistics stats tip tips way ways thing things reason "
+        "reasons idea ideas kind kinds type types best better good great top simple simply "
+        "easy quick short long really actually everything anything something one two three "
+        "four five six seven eight nine ten first new make makes happen happens "
+        "mean means matter matters need needs use uses used kids children teenagers teens "
+        "beginners students adults everyone people dummies "
+        # the nouns of a list article: "three habits for better sleep" is about sleep
+        "habit habits step steps secret secrets benefit benefits mistake mistakes myth myths "
+        "hack hacks lesson lessons rule rules sign signs "
+        # the verbs of a question: "how octopuses change colour" is about octopuses' colour
+        "change changes changed changing form forms formed forming rise rises rising rose "
+        "made get gets grow grows turn turns become becomes occur occurs come comes go goes "
+        "keep keeps start starts stop stops cause causes caused affect affects help helps "
+        "look looks effect effects impact role importance"
+    ),
+    "es": _words(
+        "funciona funcionan funcionamiento historia ejemplo ejemplos datos guía introducción "
+        "consejos cosas mejor mejores niños principiantes prepara preparan hace hacen cambia "
+        "cambian forma forman"
+    ),
+    "fr": _words(
+        "fonctionne fonctionnent fonctionnement histoire exemple exemples faits guide "
+        "introduction conseils choses meilleur meilleure meilleurs enfants débutants entre "
+        "entrent change changent forme forment fait font"
+    ),
+}
+# British spellings folded onto American ones (both sides get the same treatment, so the
+# direction does not matter; only that "colour" and "color" meet).
+_VARIANTS = {
+    "colour": "color", "behaviour": "behavior", "flavour": "flavor", "harbour": "harbor",
+    "honour": "honor", "labour": "labor", "neighbour": "neighbor", "favour": "favor",
+    "humour": "humor", "vapour": "vapor", "odour": "odor", "rumour": "rumor",
+    "armour": "armor", "tumour": "tumor", "centre": "center", "metre": "meter",
+    "litre": "liter", "theatre": "theater", "fibre": "fiber", "grey": "gray", "tyre": "tire",
+    "aluminium": "aluminum", "aeroplane": "airplane", "defence": "defense",
+    "offence": "offense", "licence": "license", "programme": "program", "mould": "mold",
+    "plough": "plow", "cheque": "check", "sulphur": "sulfur", "foetus": "fetus",
+    "oestrogen": "estrogen", "haemoglobin": "hemoglobin", "anaemia": "anemia",
+    "paediatric": "pediatric", "manoeuvre": "maneuver", "jewellery": "jewelry",
+}  # fmt: skip
+_VARIANT_RE = re.compile(r"^(" + "|".join(sorted(_VARIANTS, key=len, reverse=True)) + r")")
+_TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "Québec" and "quebec" meet, as do "está" and "esta"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def tokens(text: str) -> list[str]:
+    """Words, lower-cased and unaccented, possessives cut ("Institute's" -> "institute")."""
+    out: list[str] = []
+    for match in _TOKEN_RE.finditer(fold(text)):
+        word = match.group(0).replace("’", "'")
+        if word.endswith("'s"):
+            word = word[:-2]
+        out.extend(w for w in word.split("'") if w)  # l'eau -> l, eau
+    return out
+
+
+def stem(word: str, language: str = "en") -> str:
+    """A light stem: plural and verb endings and final -e off, British spelling folded.
+
+    Both sides of every comparison go through it, so over-stripping is harmless; what
+    matters is that a word's forms meet ("octopuses", "octopus"; "changes", "changing")."""
+    if language == "en":
+        word = _VARIANT_RE.sub(lambda m: _VARIANTS[m.group(1)], word)
+    if len(word) <= 3 or word.isdigit():
+        return word
+    if language == "en":
+        if word.endswith("ies") and len(word) > 4:
+            word = word[:-3] + "y"
+        elif word.endswith(("ses", "xes", "zes", "ches", "shes")):  # also "sses"
+            word = word[:-2]
+        elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            word = word[:-1]
+        for suffix in ("ing", "ed"):
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                word = word[: -len(suffix)]
+                break
+        if word.endswith("ise") and len(word) > 5:  # organise / organize
+            word = word[:-3] + "ize"
+    elif word.endswith(("s", "x")) and not word.endswith(("ss", "us")):
+        word = word[:-1]
+    if word.endswith("e") and len(word) >= 4:
+        word = word[:-1]
+    return word
+
+
+def stems(text: str, language: str = "en") -> list[str]:
+    """Every word of ``text`` stemmed, in order (function words kept, for phrase matching)."""
+    return [stem(w, language) for w in tokens(text)]
+
+
+def stem_line(text: str, language: str = "en") -> str:
+    """``text`` as " stem stem ... ": a phrase is present when " a b " is a substring."""
+    return " " + " ".join(stems(text, language)) + " "
+
+
+def _content(word: str, language: str) -> bool:
+    return word not in STOPWORDS.get(language, STOPWORDS["en"]) and len(word) > 1
+
+
+def _generic(word: str, language: str) -> bool:
+    return word in GENERIC.get(language, frozenset())
+
+
+@dataclass
+class TermStats:
+    """Document frequencies of stems (and stem pairs, counted on demand) in a corpus."""
+
+    n_docs: int
+    df: dict[str, int]
+    lines: list[str] = field(default_factory=list, repr=False)  # stem_line of every doc
+    _phrase_df: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], language: str = "en") -> TermStats:
+        counts: Counter[str] = Counter()
+        lines = []
+        for text in texts:
+            line = stem_line(text, language)
+            lines.append(line)
+            counts.update(set(line.split()))
+        return cls(n_docs=len(lines), df=dict(counts), lines=lines)
+
+    def doc_freq(self, unit: tuple[str, ...]) -> int:
+        if len(unit) == 1:
+            return self.df.get(unit[0], 0)
+        key = " " + " ".join(unit) + " "
+        if key not in self._phrase_df:
+            self._phrase_df[key] = sum(1 for line in self.lines if key in line)
+        return self._phrase_df[key]
+
+    def idf(self, unit: tuple[str, ...]) -> float:
+        """log((N + 1) / (df + 1)) + 1: a term in no document weighs most."""
+        return math.log((self.n_docs + 1) / (self.doc_freq(unit) + 1)) + 1.0
+
+
+@dataclass(frozen=True)
+class KeyTerm:
+    """A distinctive term of a request: one stem, or a phrase ("heat pump") of stems."""
+
+    text: str
+    unit: tuple[str, ...]
+    weight: float
+    required: bool = False  # a rare name: a passage without it is not about the request
+
+
+def _is_name(word: str, position: int, title_case: bool) -> bool:
+    return position > 0 and not title_case and word[:1].isupper() and not word.isupper()
+
+
+# A pair of adjacent key words is one phrase when the corpus uses it as one: at least this
+# share of the rarer word's documents hold the pair ("heat pump" ~0.2; "change color" ~0.01).
+PHRASE_MIN_SHARE = 0.08
+# A capitalised word this rare in the corpus is a name the passage must mention.
+NAME_MAX_DF = 30
+NUMBER_MAX_WEIGHT = 3.0  # a year in the request is a detail, not the subject
+# Requests name their subject first ("how octopuses change colour", "why volcanoes erupt",
+# "compound interest for teenagers"; the form's words are not key terms): the first key
+# term weighs this much more, so a passage about the subject without the angle still
+# counts and one about the angle alone ("Color", "Interest") does not.
+SUBJECT_BOOST = 1.5
+
+
+def key_terms(text: str, stats: TermStats | None, language: str = "en") -> list[KeyTerm]:
+    """The terms that say what ``text`` (a request) is about, weighted by rarity."""
+    raw = [m.group(0) for m in _TOKEN_RE.finditer(text)]
+    capitals = [w for w in raw if w[:1].isupper()]
+    title_case = len(capitals) >= max(2, 0.6 * len(raw))
+    words: list[tuple[str, bool]] = []  # each word, and whether it was written as a name
+    for position, original in enumerate(raw):
+        name = _is_name(original, position, title_case)
+        words.extend((w, name) for w in tokens(original))
+    kept: list[tuple[int, str, str, bool]] = []  # (position, word, stem, is a name)
+    for i, (word, name) in enumerate(words):
+        if _content(word, language):
+            kept.append((i, word, stem(word, language), name))
+    terms: list[KeyTerm] = []
+    positions: list[int] = []
+    used: set[int] = set()
+    # Phrases first, generic words included: "climate change" is a phrase even though
+    # "change" alone is only the verb of a question.
+    for (i, w1, s1, n1), (j, w2, s2, n2) in zip(kept, kept[1:], strict=False):
+        if j != i + 1 or i in used or stats is None:
+            continue
+        pair = (s1, s2)
+        rarer = min(stats.doc_freq((s1,)), stats.doc_freq((s2,)))
+        together = stats.doc_freq(pair)
+        if together and rarer and together / rarer >= PHRASE_MIN_SHARE:
+            required = (n1 or n2) and together <= NAME_MAX_DF
+            terms.append(KeyTerm(f"{w1} {w2}", pair, stats.idf(pair), bool(required)))
+            positions.append(i)
+            used.update((i, j))
+    for i, word, s, name in kept:
+        if i in used or _generic(word, language) or any(t.unit == (s,) for t in terms):
+            continue
+        positions.append(i)
+        if stats is None:  # no corpus for the language: equal weights, nothing required
+            terms.append(KeyTerm(word, (s,), 1.0))
+            continue
+        df = stats.doc_freq((s,))
+        weight = stats.idf((s,))
+        if word.isdigit():
+            weight = min(weight, NUMBER_MAX_WEIGHT)
+        # In no article of the encyclopedia at all (a made-up or very rare name), or a
+        # capitalised rare word: the request is about that name.
+        required = (df == 0 and word.isalpha()) or (name and df <= NAME_MAX_DF)
+        terms.append(KeyTerm(word, (s,), weight, required))
+    ordered = [t for _, t in sorted(zip(positions, terms, strict=True), key=lambda p: p[0])]
+    if len(ordered) > 1 and not ordered[0].text.isdigit():
+        first = ordered[0]
+        ordered[0] = KeyTerm(first.text, first.unit, first.weight * SUBJECT_BOOST, first.required)
+    return ordered
+
+
+# A word also matches its derived forms. A long one by its first len - 3 letters (at least
+# DERIVED_MIN_PREFIX) opening a word at most one letter shorter: "photosynthesis" /
+# "photosynthetic", "volcano" / "volcanic", "vaccine" / "vaccination". A shorter one by
+# itself plus a derivational suffix: "erupt" / "eruption", "tide" / "tidal".
+DERIVED_MIN_LENGTH = 7
+DERIVED_MIN_PREFIX = 6
+_SUFFIXES = "ion|ions|ive|al|ic|ical|er|ers|ment|ity|ous|ary|ation|ly|y"
+
+
+@lru_cache(maxsize=4096)
+def _pattern(unit: tuple[str, ...]) -> re.Pattern[str]:
+    *head, last = unit
+    if len(last) >= DERIVED_MIN_LENGTH:
+        prefix = last[: max(DERIVED_MIN_PREFIX, len(last) - 3)]
+        rest = max(0, len(last) - 1 - len(prefix))
+        tail = re.escape(prefix) + r"\w{" + str(rest) + ",}"
+    elif len(last) >= 3 and last.isalpha():
+        tail = re.escape(last) + f"(?:{_SUFFIXES})?"
+    else:
+        tail = re.escape(last)
+    return re.compile(" " + "".join(re.escape(h) + " " for h in head) + tail + " ")
+
+
+# A term named only to compare ("soft-bodied, like octopuses", "surpassed only by black
+# holes", "similar to heat pumps") is not what the passage is about: those mentions are cut
+# before counting. "Animals like octopuses" (no comma) is an example and stays.
+_COMPARISON = re.compile(
+    r"(?:(?:^|[,;(])\s*(?:un)?like|\bunlike|\bthan|\bsurpassed\s+(?:only\s+)?by|"
+    r"\b(?:similar|compared|comparable)\s+(?:to|with)|\bas\s+opposed\s+to|"
+    r"\binstead\s+of|\bapart\s+from|\bexcept\s+for)"
+    r"\s+(?:(?:the|a|an|other|all|most|many|some|those|that|of)\s+)*[^\W\d_][\w'-]*"
+    r"(?:\s+[^\W\d_][\w'-]*)?", re.I)
+
+
+def without_comparisons(text: str) -> str:
+    """``text`` with the things it only compares to cut out (see _COMPARISON)."""
+    return _COMPARISON.sub(" ", text)
+
+
+def present(term: KeyTerm, line: str) -> bool:
+    """Whether ``term`` occurs in ``line`` (a :func:`stem_line`)."""
+    return _pattern(term.unit).search(line) is not None
+
+
+def coverage(terms: list[KeyTerm], line: str) -> float:
+    """The share of the request's key weight that ``line`` mentions (0..1)."""
+    total = sum(t.weight for t in terms)
+    if not total:
+        return 0.0
+    return sum(t.weight for t in terms if present(t, line)) / total
