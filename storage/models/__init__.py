@@ -15,7 +15,7 @@ Differences from the PRD, on purpose:
 - indexes that the PRD declares ``DESC`` are plain: a b-tree is read backwards just as fast.
 
 The models live in one module per area (:mod:`.base`, :mod:`.accounts`, :mod:`.jobs`,
-:mod:`.hooks`, :mod:`.chat`); every name is importable from ``storage.models``.
+:mod:`.hooks`, :mod:`.chat`, :mod:`.channels`); every name is importable from ``storage.models``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,10 @@ from storage.models.base import (
     JSONType,
     UTCDateTime,
     utcnow,
+)
+from storage.models.channels import (
+    DiscordRoute,
+    TelegramChat,
 )
 from storage.models.chat import (
     CHAT_ID,
@@ -77,6 +81,7 @@ __all__ = [
     "ChatStep",
     "ChatThread",
     "ContentArtifact",
+    "DiscordRoute",
     "IdentityLink",
     "JOB_FINISHED",
     "JOB_ID",
@@ -89,6 +94,7 @@ __all__ = [
     "Organization",
     "OrganizationMember",
     "Profile",
+    "TelegramChat",
     "Publication",
     "STEP_STATUSES",
     "UTCDateTime",

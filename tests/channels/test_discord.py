@@ -24,6 +24,7 @@ from assistant.channels.discord import NO_TOKEN, run_bot
 from assistant.channels.discord.bot import DOWNLOAD_LIMIT_MB
 from assistant.channels.discord.buttons import make_id, read_id
 from assistant.channels.discord.render import deliver_artifact
+from assistant.channels.discord.routes import Route, Routes
 from assistant.channels.discord.workspaces import guild_slug
 from assistant.config import Settings
 from assistant.errors import ConfigError
@@ -477,3 +478,17 @@ def test_a_restart_mid_job_loses_nothing(conv: Conversation, settings: Settings)
         again.close()
         runner.close()
         svc.close()
+
+
+def test_the_old_routes_file_is_imported_once(svc: Services, tmp_path: Path) -> None:
+    svc.repo.create_job("job-0000000a", title="t", content_type="blog")
+    old = tmp_path / "discord_routes.json"
+    old.write_text('{"jobs": {"job-0000000a": {"channel_id": 1234567890123456789, '
+                   '"guild_id": null, "progress_message_id": 5}, "job-gone": '
+                   '{"channel_id": 1}, "job-0000000b": {"guild_id": 2}}}', encoding="utf-8")
+    routes = Routes(svc.db, old)
+    assert not old.exists() and (tmp_path / "discord_routes.json.imported").is_file()
+    assert routes.get("job-0000000a") == Route(1234567890123456789, None, 5)
+    assert routes.get("job-gone") is None and routes.get("job-0000000b") is None
+    routes.set("job-0000000a", 99, 7)
+    assert Routes(svc.db).get("job-0000000a") == Route(99, 7)  # kept for the next process

@@ -112,13 +112,25 @@ def test_the_preflight_asks_telegram_who_the_bot_is() -> None:
     assert offline.value.user_message.startswith("cannot reach Telegram (api.telegram.org)")
 
 
-def test_chat_ids_are_learned_and_kept(tmp_path: Path) -> None:
-    chats = ChatDirectory(tmp_path / "chats.json")
+def test_chat_ids_are_learned_and_kept(svc: Services) -> None:
+    chats = ChatDirectory(svc.db)
     assert chats.chat_for(ChannelUser("telegram", "42")) == 42  # private chat id == user id
     chats.learn(42, -100777)
-    assert ChatDirectory(tmp_path / "chats.json").chat_for(ChannelUser("telegram", "42")) == \
-        -100777
+    assert ChatDirectory(svc.db).chat_for(ChannelUser("telegram", "42")) == -100777
     assert chats.chat_for(ChannelUser("discord", "42")) is None
+
+
+def test_the_old_chats_file_is_imported_once(svc: Services, tmp_path: Path) -> None:
+    old = tmp_path / "telegram_chats.json"
+    old.write_text('{"42": -100777, "7": 7}', encoding="utf-8")
+    ChatDirectory(svc.db).learn(7, -200)  # a row the database has already wins
+    chats = ChatDirectory(svc.db, old)
+    assert not old.exists() and (tmp_path / "telegram_chats.json.imported").is_file()
+    assert chats.chat_for(ChannelUser("telegram", "42")) == -100777
+    assert chats.chat_for(ChannelUser("telegram", "7")) == -200
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text("{not json", encoding="utf-8")
+    assert ChatDirectory(svc.db, damaged).chat_for(ChannelUser("telegram", "5")) == 5
 
 
 @pytest.fixture
@@ -273,7 +285,7 @@ def test_group_chats_and_edits(conv: Conversation, settings: Settings) -> None:
     assert not api.find("sendMessage", text="what should it be about")
     texts = _texts(api, group)
     assert texts[0].startswith("No jobs yet") and texts[1].startswith("Started job-")
-    chats = ChatDirectory(settings.resolved_data_dir / "telegram_chats.json")
+    chats = ChatDirectory(conv.svc.db)
     assert chats.chat_for(ChannelUser("telegram", "42")) == group
 
 

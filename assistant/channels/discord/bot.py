@@ -83,7 +83,7 @@ class StudioBot(discord.Client):
         self.tree = app_commands.CommandTree(self)
         add_commands(self.tree, self)
         self.add_dynamic_items(ReviewButton)
-        self.routes = Routes(self.settings.resolved_data_dir / "discord_routes.json")
+        self.routes = Routes(conv.svc.db, self.settings.resolved_data_dir / "discord_routes.json")
         self.pending_shown = asyncio.Event()  # set once start-up re-posted pending approvals
         # interaction id -> an Event someone waits on (a test): set once the bot is done with it
         self.handled: dict[int, asyncio.Event] = {}

@@ -1,39 +1,51 @@
-"""Where each job's messages go, kept on disk so a restarted bot still knows.
+"""Where each job's messages go, kept in the database so a restarted bot still knows.
 
-``<data_dir>/discord_routes.json``: for each job, the channel it was started (or last decided)
-in, its guild (None in DMs) and the progress message being edited in place. Small, written
-atomically; the newest ``KEEP`` jobs are kept.
+For each job: the channel it was started (or last decided) in, its guild (None in DMs) and
+the progress message being edited in place (table ``discord_routes``, see
+:class:`storage.channels.ChannelStore`). Routes this process set or read are remembered, so
+delivering a job's events does not ask the database each time.
+
+Older versions kept ``<data_dir>/discord_routes.json``; it is imported once at start and
+renamed ``discord_routes.json.imported``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import tempfile
+import logging
 import threading
-from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-KEEP = 2000
+from sqlalchemy import exc
 
+from storage.channels import ChannelStore
+from storage.channels import RouteRecord as Route
+from storage.db import Database
 
-@dataclass(frozen=True)
-class Route:
-    channel_id: int
-    guild_id: int | None = None
-    progress_message_id: int | None = None
+log = logging.getLogger(__name__)
+
+__all__ = ["Route", "Routes", "read_legacy_routes"]
 
 
 class Routes:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, db: Database, legacy: Path | None = None) -> None:
+        self._store = ChannelStore(db)
         self._lock = threading.Lock()
-        self._routes: dict[str, Route] = self._load()
+        self._routes: dict[str, Route] = {}
+        if legacy is not None:
+            self._import(legacy)
 
     def get(self, job_id: str) -> Route | None:
         with self._lock:
-            return self._routes.get(job_id)
+            route = self._routes.get(job_id)
+        if route is None:
+            route = self._store.discord_route(job_id)
+            if route is not None:
+                with self._lock:
+                    self._routes.setdefault(job_id, route)
+        return route
 
     def set(self, job_id: str, channel_id: int, guild_id: int | None) -> None:
         """Send the job's messages to this channel from now on."""
@@ -41,48 +53,48 @@ class Routes:
             old = self._routes.get(job_id)
             if old is not None and old.channel_id == channel_id:
                 return
-            self._routes.pop(job_id, None)
-            self._routes[job_id] = Route(channel_id, guild_id)
-            self._save()
+            self._routes[job_id] = self._store.set_discord_route(job_id, channel_id, guild_id)
 
     def set_progress(self, job_id: str, message_id: int | None) -> None:
         with self._lock:
-            old = self._routes.get(job_id)
+            old = self._routes.get(job_id) or self._store.discord_route(job_id)
             if old is None or old.progress_message_id == message_id:
                 return
-            self._routes[job_id] = replace(old, progress_message_id=message_id)
-            self._save()
+            self._store.set_discord_progress(job_id, message_id)
+            self._routes[job_id] = Route(old.channel_id, old.guild_id, message_id)
 
-    def _load(self) -> dict[str, Route]:
+    def _import(self, path: Path) -> None:
+        """The old JSON file's routes into the database, once; then the file is renamed."""
+        routes = read_legacy_routes(path)
+        if routes is None:
+            return
         try:
-            raw: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except ValueError:  # damaged: start afresh (messages go to the user's DMs)
-            return {}
-        routes = {}
-        for job_id, entry in raw.get("jobs", {}).items():
-            try:
-                routes[job_id] = Route(int(entry["channel_id"]),
-                                       _int(entry.get("guild_id")),
-                                       _int(entry.get("progress_message_id")))
-            except (KeyError, TypeError, ValueError):
-                continue
-        return routes
+            added = self._store.import_discord_routes(routes)
+        except exc.IntegrityError:  # another process imported the same file just now
+            added = self._store.import_discord_routes(routes)
+        with contextlib.suppress(FileNotFoundError):
+            path.replace(path.with_name(path.name + ".imported"))
+        log.info("imported %d discord routes from %s", added, path)
 
-    def _save(self) -> None:
-        for job_id in list(self._routes)[:-KEEP]:
-            del self._routes[job_id]
-        body = json.dumps({"jobs": {k: asdict(v) for k, v in self._routes.items()}}, indent=1)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".discord-routes-", dir=self.path.parent)
+
+def read_legacy_routes(path: Path) -> dict[str, Route] | None:
+    """The routes in an old ``discord_routes.json``; None when there is no such file, {} when
+    it is damaged (its messages then go to the users' DMs, as before)."""
+    try:
+        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        log.warning("ignoring damaged %s", path)
+        return {}
+    routes = {}
+    for job_id, entry in dict(raw).get("jobs", {}).items():
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(body)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            routes[job_id] = Route(int(entry["channel_id"]), _int(entry.get("guild_id")),
+                                   _int(entry.get("progress_message_id")))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return routes
 
 
 def _int(value: Any) -> int | None:

@@ -59,7 +59,7 @@ class TelegramBot:
     def __init__(self, conv: Conversation, settings: Settings, *,
                  transcriber: Transcriber | None = None, edit_interval_s: float = 3.0) -> None:
         self.conv, self.settings = conv, settings
-        self.chats = ChatDirectory(settings.resolved_data_dir / "telegram_chats.json")
+        self.chats = ChatDirectory(conv.svc.db, settings.resolved_data_dir / "telegram_chats.json")
         self.edit_interval_s = edit_interval_s
         self._transcriber = transcriber
         self._asr_lock = asyncio.Lock()

@@ -2,63 +2,86 @@
 
 In a private chat the chat id is the user id, so an identity the bot has never seen is still
 reachable there; a user who talks to the bot in a group is answered in that group. The map
-is kept in ``<data_dir>/telegram_chats.json`` so a restarted bot reaches the same chats.
+is kept in the database (table ``telegram_chats``, see :class:`storage.channels.ChannelStore`)
+so a restarted bot reaches the same chats; chats this process learned or read are remembered.
+
+Older versions kept ``<data_dir>/telegram_chats.json``; it is imported once at start and
+renamed ``telegram_chats.json.imported``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 
+from sqlalchemy import exc
+
 from assistant.app.events import ChannelUser
+from storage.channels import ChannelStore
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 
 
 class ChatDirectory:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, db: Database, legacy: Path | None = None) -> None:
+        self._store = ChannelStore(db)
         self._lock = threading.Lock()
-        self._chats: dict[str, int] = self._load()
-
-    def _load(self) -> dict[str, int]:
-        try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-            return {str(k): int(v) for k, v in dict(raw).items()}
-        except FileNotFoundError:
-            return {}
-        except (ValueError, TypeError) as exc:  # a damaged file: start over, private chats work
-            log.warning("ignoring damaged %s: %s", self.path, exc)
-            return {}
+        self._chats: dict[int, int] = {}
+        if legacy is not None:
+            self._import(legacy)
 
     def learn(self, user_id: int, chat_id: int) -> None:
         """Remember the chat a user last wrote from (saved only when it changes)."""
-        key = str(user_id)
         with self._lock:
-            if self._chats.get(key) == chat_id:
+            if self._chats.get(user_id) == chat_id:
                 return
-            self._chats[key] = chat_id
-            self._save()
+            self._store.set_telegram_chat(user_id, chat_id)
+            self._chats[user_id] = chat_id
 
     def chat_for(self, user: ChannelUser) -> int | None:
         """The chat to send ``user``'s events to; None for an identity of another channel."""
         if user.channel != CHANNEL:
             return None
-        with self._lock:
-            known = self._chats.get(user.external_id)
-        if known is not None:
-            return known
         try:
-            return int(user.external_id)  # a private chat's id is the user's id
+            user_id = int(user.external_id)
         except ValueError:
             return None
+        with self._lock:
+            known = self._chats.get(user_id)
+        if known is None:
+            known = self._store.telegram_chat(user_id)
+            if known is not None:
+                with self._lock:
+                    self._chats.setdefault(user_id, known)
+        return user_id if known is None else known  # a private chat's id is the user's id
 
-    def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self._chats, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+    def _import(self, path: Path) -> None:
+        """The old JSON file's chats into the database, once; then the file is renamed."""
+        chats = read_legacy_chats(path)
+        if chats is None:
+            return
+        try:
+            added = self._store.import_telegram_chats(chats)
+        except exc.IntegrityError:  # another process imported the same file just now
+            added = self._store.import_telegram_chats(chats)
+        with contextlib.suppress(FileNotFoundError):
+            path.replace(path.with_name(path.name + ".imported"))
+        log.info("imported %d telegram chats from %s", added, path)
+
+
+def read_legacy_chats(path: Path) -> dict[int, int] | None:
+    """The chats in an old ``telegram_chats.json``; None when there is no such file, {} when
+    it is damaged (private chats still work)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return {int(k): int(v) for k, v in dict(raw).items()}
+    except FileNotFoundError:
+        return None
+    except (ValueError, TypeError) as err:
+        log.warning("ignoring damaged %s: %s", path, err)
+        return {}
