@@ -243,7 +243,7 @@ def test_header_login_takes_the_proxy_user_name(settings: Settings,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from starlette.datastructures import Headers
 
-    from assistant.app.events import chainlit_app
+    from assistant.channels.web import app as chainlit_app
 
     header = settings.model_copy(update={"chat_auth": "header",
                                          "chat_auth_header": "X-Remote-User"})
