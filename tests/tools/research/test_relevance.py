@@ -103,7 +103,7 @@ def test_thresholds_hold_on_the_labelled_set() -> None:
     assert len(pairs) >= 120
     assert {p["relevant"] for p in pairs} == {True, False}
     figures = scores(judge(pairs), SIM_MIN, COVER_MIN)
-    # The figures pinned in relevance.py's CALIBRATION comment; a change of the gate that
+    # The figures in the comment at relevance.py's thresholds; a change of the gate that
     # loses either shows here.
     assert figures["precision"] >= 0.95, figures
     assert figures["recall"] >= 0.95, figures
