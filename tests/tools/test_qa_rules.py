@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from assistant.content import Brief, Research, Script, Section, Source
+from assistant.tools.quality.checks import check_hook
 from assistant.tools.quality.text import (
     BrandRules,
     QAContext,
     check_brand,
     check_citations,
-    check_hook,
     check_length,
     find_pii,
     luhn_valid,
@@ -93,6 +93,27 @@ def test_length_against_target(tmp_path: Path) -> None:
     long = make_script("word " * 200)
     result = check_length(ctx(long, tmp_path))
     assert not result.passed and result.fixable and "too long" in result.message
+    assert result.severity == "error"
+
+
+@pytest.mark.parametrize("words,ok", [(50, False), (51, True), (69, True), (70, False)])
+def test_length_allows_fifteen_percent_either_way(tmp_path: Path, words: int, ok: bool) -> None:
+    hook = "Why do tides happen twice a day?"  # 7 words
+    script = make_script("word " * (words - len(hook.split())), hook=hook)
+    assert script.word_count() == words
+    assert check_length(ctx(script, tmp_path)).passed is ok
+
+
+def test_too_short_is_an_error_unless_the_writer_says_the_sources_are_too_thin(
+        tmp_path: Path) -> None:
+    short = make_script("The Moon pulls the sea. " * 4)
+    result = check_length(ctx(short, tmp_path))
+    assert not result.passed and result.severity == "error" and "too short" in result.message
+    noted = make_script("The Moon pulls the sea. " * 4,
+                        notes=["length: sources too thin for 60 words; stopped at 27"])
+    result = check_length(ctx(noted, tmp_path))
+    assert not result.passed and result.severity == "warning"
+    assert "sources too thin" in result.message
 
 
 def test_short_over_the_platform_limit_fails(tmp_path: Path) -> None:
@@ -102,11 +123,15 @@ def test_short_over_the_platform_limit_fails(tmp_path: Path) -> None:
     assert not result.passed and "limit is 60 s" in result.message
 
 
-def test_hook_must_open_and_name_the_topic(tmp_path: Path) -> None:
+def test_hook_must_add_something_about_the_topic(tmp_path: Path) -> None:
     assert check_hook(ctx(make_script(), tmp_path)).passed
     off_topic = make_script(hook="Have you ever wondered about cheese?")
     assert not check_hook(ctx(off_topic, tmp_path)).passed
     assert not check_hook(ctx(make_script(hook=""), tmp_path)).passed
+    restated = make_script(hook="Have you ever wondered how tides work?")
+    result = check_hook(ctx(restated, tmp_path))
+    assert not result.passed and "only restates the topic" in result.message
+    assert result.severity == "warning"
 
 
 def test_brand_rules(tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""qa: check the piece against length, hook, reading level, PII, brand and citation rules.
+"""qa: check the piece: on topic, supported by what research retrieved, no invented facts,
+no repetition, citations, length, platform limits, hook, call to action, reading level,
+brand rules (assistant/tools/quality/checks.py), and the rendered media.
 
 PII is redacted in place. Fixable failures send the piece back to ``write`` at most
 ``max_qa_rounds`` times; after that a person decides at review_final, with the
@@ -12,8 +14,10 @@ from assistant.graph.nodes.media_common import preset_for
 from assistant.graph.progress import emit
 from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
+from assistant.tools.quality.checks import run_text_checks
 from assistant.tools.quality.media import media_checks
-from assistant.tools.quality.text import TEXT_CHECKS, BrandRules, QAContext, redact_script
+from assistant.tools.quality.platforms import platforms_for
+from assistant.tools.quality.text import BrandRules, QAContext, redact_script
 from assistant.tools.writing.templates import render_markdown, style
 
 STEP = "qa"
@@ -24,13 +28,14 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     rules = BrandRules.load(svc.settings.resolved_brand_rules)
     script, redactions = redact_script(state["script"])
     markdown = render_markdown(script, brief, rules.required_disclosure)
-    ctx = QAContext(brief, script, research, rules, markdown, style(brief.style).max_grade)
-    checks: list[QACheck] = []
-    for i, check in enumerate(TEXT_CHECKS):
-        result = check(ctx)
-        checks.append(result)
-        emit(STEP, f"{result.name}: {'ok' if result.passed else 'FAIL'} — {result.message}",
-             100 * (i + 1) / (len(TEXT_CHECKS) + 1))
+    ctx = QAContext(brief, script, research, rules, markdown, style(brief.style).max_grade,
+                    embedder=svc.embedder(),
+                    platforms=platforms_for(brief.format, svc.settings.publisher))
+    emit(STEP, "checking the text against what research retrieved", 5)
+    checks: list[QACheck] = run_text_checks(ctx)
+    for i, result in enumerate(checks):
+        mark = "ok" if result.passed else ("FAIL" if result.severity == "error" else "warn")
+        emit(STEP, f"{result.name}: {mark} — {result.message}", 10 + 80 * (i + 1) / len(checks))
     media = state.get("media")
     if brief.spoken and media is not None and media.output:
         emit(STEP, "measuring the rendered media", 90)
