@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 import typer
 from pydantic import ValidationError
@@ -19,6 +20,12 @@ from assistant.config import Settings
 from assistant.content import FORMATS, STYLES, Brief, ReviewDecision
 from assistant.errors import InputError
 from assistant.infra.preflight import check_services
+
+# `make --yes` / `resume --yes` stopped at the final review because QA found errors.
+QA_BLOCKED_EXIT = 3
+YES_HELP = ("Approve every review automatically; never a final review whose QA found an error "
+            "(the command then exits 3 and the job waits at review_final).")
+FORCE_HELP = "With --yes: approve the final review even over QA errors (it says so)."
 
 
 class ProgressPrinter:
@@ -50,10 +57,12 @@ def make(
     style: str = typer.Option("casual", "--style", "-s", help=f"One of: {', '.join(STYLES)}."),
     seconds: int | None = typer.Option(None, help="Length of speech, for spoken formats."),
     words: int | None = typer.Option(None, help="Length in words."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Approve every review automatically."),
+    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     user: str | None = typer.Option(None, help="Who asks (default: ASSISTANT_DEFAULT_USER)."),
 ) -> None:
     """Research, write, review and publish a piece about TOPIC."""
+    _check_force(yes, force)
     if format not in FORMATS:
         raise InputError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     if style not in STYLES:
@@ -74,7 +83,7 @@ def make(
         job_id = runner.create(brief)
         console.print(f"[bold]{job_id}[/]: {brief.format} about {brief.topic!r} ({brief.style})")
         outcome = runner.start(job_id, brief, ProgressPrinter())
-        _drive(runner, outcome, yes)
+        _drive(runner, outcome, yes, force)
 
 
 def resume(
@@ -82,9 +91,11 @@ def resume(
     approve: bool = typer.Option(False, "--approve", help="Approve the pending review."),
     revise: str | None = typer.Option(None, "--revise", help="Ask for changes, with these notes."),
     reject: bool = typer.Option(False, "--reject", help="Reject the pending review."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Approve every review automatically."),
+    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Continue a job: answer its review, or re-run the step that failed or was interrupted."""
+    _check_force(yes, force)
     chosen = [a for a, on in (("approve", approve), ("revise", revise), ("reject", reject)) if on]
     if len(chosen) > 1:
         raise InputError("choose one of --approve, --revise NOTES, --reject")
@@ -95,18 +106,24 @@ def resume(
         if chosen:
             decision = ReviewDecision(action=chosen[0], notes=revise or "", by=_who(svc))
         outcome = runner.resume(job_id, decision, ProgressPrinter())
-        _drive(runner, outcome, yes)
+        _drive(runner, outcome, yes, force)
+
+
+def _check_force(yes: bool, force: bool) -> None:
+    if force and not yes:
+        raise InputError("--force only changes what --yes approves: use --yes --force "
+                         "(or approve the review yourself with `assistant resume JOB --approve`)")
 
 
 def _who(svc: Services) -> str:
     return f"cli:{svc.settings.default_user}"
 
 
-def _drive(runner: JobRunner, outcome: Outcome, yes: bool) -> None:
+def _drive(runner: JobRunner, outcome: Outcome, yes: bool, force: bool = False) -> None:
     """Answer reviews until the job ends or the person steps away."""
     printer = ProgressPrinter()
     while outcome.status == "review" and outcome.review is not None:
-        decision = _auto(outcome, runner) if yes else _ask(outcome)
+        decision = _auto(outcome, runner, force) if yes else _ask(outcome)
         if decision is None:
             console.print(f"[yellow]{outcome.job_id} waits for review.[/] Decide later with "
                           f"`assistant resume {outcome.job_id}`.")
@@ -122,10 +139,45 @@ def _drive(runner: JobRunner, outcome: Outcome, yes: bool) -> None:
         raise SystemExit(1)
 
 
-def _auto(outcome: Outcome, runner: JobRunner) -> ReviewDecision:
+def qa_errors(review: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The failed error-severity checks of a final review's QA report ([] for others)."""
+    args = (review or {}).get("action_request", {}).get("args", {})
+    qa = args.get("qa") or {}
+    return [c for c in qa.get("checks", [])
+            if not c.get("passed") and c.get("severity") == "error"]
+
+
+def _auto(outcome: Outcome, runner: JobRunner, force: bool = False) -> ReviewDecision:
+    """Approve automatically (--yes), but never a final review over a QA error unless
+    --force says so: the job then waits at review_final and the command exits non-zero."""
     stage = outcome.review["action_request"]["action"] if outcome.review else ""
+    by = f"cli:{runner.svc.settings.default_user} --yes"
+    failed = qa_errors(outcome.review) if stage == "review_final" else []
+    if failed:
+        names = ", ".join(c["name"] for c in failed)
+        if not force:
+            _print_qa(outcome.review or {})
+            err.print(f"[bold red]error:[/] {outcome.job_id} not published: QA failed ({names})."
+                      f" Fix it and `assistant resume {outcome.job_id}`, approve it yourself "
+                      f"with --approve, or publish anyway with --yes --force.", soft_wrap=True)
+            raise SystemExit(QA_BLOCKED_EXIT)
+        err.print(f"[bold yellow]warning:[/] {stage}: approved over failed QA checks ({names})"
+                  " because of --force", soft_wrap=True)
+        return ReviewDecision(action="approve", by=f"{by} --force",
+                              notes=f"forced over failed QA checks: {names}")
     console.print(f"[dim]{stage}: approved automatically (--yes)[/]")
-    return ReviewDecision(action="approve", by=f"cli:{runner.svc.settings.default_user} --yes")
+    return ReviewDecision(action="approve", by=by)
+
+
+def _print_qa(review: dict[str, Any]) -> None:
+    qa = review.get("action_request", {}).get("args", {}).get("qa")
+    if not qa:
+        return
+    table = Table("check", "result", "detail", title="Quality checks")
+    for check in qa["checks"]:
+        mark = "[green]ok[/]" if check["passed"] else f"[red]{check['severity']}[/]"
+        table.add_row(check["name"], mark, check["message"])
+    console.print(table)
 
 
 def _ask(outcome: Outcome) -> ReviewDecision | None:
@@ -133,13 +185,7 @@ def _ask(outcome: Outcome) -> ReviewDecision | None:
     args = review.get("action_request", {}).get("args", {})
     console.print(Panel(Markdown(args.get("markdown", "")), title=review.get("description", ""),
                         subtitle=f"{args.get('words')} words · version {args.get('version')}"))
-    qa = args.get("qa")
-    if qa:
-        table = Table("check", "result", "detail", title="Quality checks")
-        for check in qa["checks"]:
-            mark = "[green]ok[/]" if check["passed"] else f"[red]{check['severity']}[/]"
-            table.add_row(check["name"], mark, check["message"])
-        console.print(table)
+    _print_qa(review)
     for note in args.get("writer_notes", []):
         console.print(f"[yellow]note:[/] {note}")
     if not sys.stdin.isatty() and sys.stdin.closed:
