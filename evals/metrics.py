@@ -1,11 +1,19 @@
-"""Scores for one finished script, each in [0, 1] unless named otherwise.
+"""Truth metrics for one finished script, computed by the same code QA runs.
 
-- grounding: share of the body's sentences supported by a research finding (most of their
-  content words appear in one finding) — the opposite of made-up claims;
-- citation_coverage: share of sections that cite at least one source the research found;
+Shares are in [0, 1]; counts are whole numbers (0 is the goal).
+
+- on_topic: share of sections about the request (quality/topic.py: MiniLM similarity to the
+  topic plus its key terms);
+- unsupported: share of factual sentences that no retrieved passage of a cited source backs
+  (quality/truth.py);
+- invented: numbers and names the script states that no retrieved passage contains;
+- repeated_sentences / repeated_runs: sentences said twice; six-word runs said twice;
+- length_ratio: words / target; length_ok: within +-15% of the target, or short with the
+  writer's "sources too thin" note (an honest stop, reported as such);
+- fact_recall: share of the case's key facts the body states (any listed spelling; a fact
+  written as it must appear, e.g. "3 March 2027", must appear exactly so);
+- citation_coverage: share of sections citing a source this job retrieved;
 - source_recall: share of the expected sources that the script cites;
-- fact_coverage: share of the expected facts the body states (any listed spelling);
-- length_fit: 1 at the brief's target length, falling linearly to 0 at half or double it;
 - reading_grade: Flesch-Kincaid grade of the body (a level, not a share).
 """
 
@@ -16,50 +24,51 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from assistant.content import Brief, Research, Script
-from assistant.tools.knowledge.loaders import split_sentences
-from assistant.tools.quality.text import reading_grade
-
-_WORD = re.compile(r"[a-z][a-z'-]+")
-# Words that carry no claim: a sentence is judged by what is left.
-_STOP_WORDS = """a an and are as at be been but by can do does for from had has have how
-in into is it its it's not of on or so than that the their them then there these they this
-to up was we were what when where which while who why will with you your our more most
-also about over just very"""
-_STOP = frozenset(_STOP_WORDS.split())
-SUPPORT_THRESHOLD = 0.6
+from assistant.tools.knowledge.embeddings import Embedder
+from assistant.tools.quality.style import repeated_runs, repeated_sentences
+from assistant.tools.quality.text import LENGTH_TOLERANCE, THIN, reading_grade
+from assistant.tools.quality.topic import section_topics
+from assistant.tools.quality.truth import invented_facts, unsupported_sentences
 
 
 @dataclass
 class Scores:
-    grounding: float
+    on_topic: float
+    unsupported: float
+    invented: int
+    repeated_sentences: int
+    repeated_runs: int
+    length_ratio: float
+    length_ok: bool
+    thin: bool
+    fact_recall: float
     citation_coverage: float
     source_recall: float
-    fact_coverage: float
-    length_fit: float
     reading_grade: float
     words: int
+    sentences: int
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, float | int | bool]:
         return asdict(self)
 
 
-def content_words(text: str) -> set[str]:
-    return {w.strip("'-") for w in _WORD.findall(text.lower())} - _STOP
-
-
-def supported(sentence: str, evidence: Sequence[set[str]]) -> bool:
-    words = content_words(sentence)
-    if len(words) < 3:  # "Follow for more." states nothing to check
-        return True
-    return any(len(words & found) / len(words) >= SUPPORT_THRESHOLD for found in evidence)
-
-
-def grounding(script: Script, research: Research) -> float:
-    evidence = [content_words(f.text) for f in research.findings]
-    sentences = [s for section in script.sections for s in split_sentences(section.text)]
-    if not sentences:
+def on_topic_rate(script: Script, research: Research, brief: Brief,
+                  embedder: Embedder | None) -> float:
+    topics = section_topics(script, research, brief, embedder)
+    if not topics:
         return 0.0
-    return sum(supported(s, evidence) for s in sentences) / len(sentences)
+    return sum(t.on_topic for t in topics) / len(topics)
+
+
+def unsupported_rate(script: Script, research: Research,
+                     embedder: Embedder | None) -> tuple[float, int]:
+    """(share of factual sentences unsupported, how many factual sentences there were)."""
+    problems, checked = unsupported_sentences(script, research, embedder)
+    return (len(problems) / checked if checked else 0.0), checked
+
+
+def invented_count(script: Script, research: Research, brief: Brief | None = None) -> int:
+    return sum(len(p.facts) for p in invented_facts(script, research, brief))
 
 
 def citation_coverage(script: Script, research: Research) -> float:
@@ -77,33 +86,55 @@ def source_recall(script: Script, expected: Sequence[str]) -> float:
     return sum(any(e.lower() in t for t in titles) for e in expected) / len(expected)
 
 
-def fact_coverage(script: Script, facts: Sequence[Sequence[str]]) -> float:
+def _flat(text: str) -> str:
+    return " ".join(text.replace("’", "'").split())
+
+
+def fact_recall(script: Script, facts: Sequence[Sequence[str]]) -> float:
+    """Share of ``facts`` stated; a spelling with a digit or a capital must match exactly
+    (case included), a lower-case one matches any case."""
     if not facts:
         return 1.0
-    body = script.body_text().lower()
-    return sum(any(spelling.lower() in body for spelling in fact) for fact in facts) / len(facts)
+    body = _flat(script.body_text())
+    lowered = body.lower()
+
+    def said(spelling: str) -> bool:
+        spelling = _flat(spelling)
+        exact = any(c.isdigit() or c.isupper() for c in spelling)
+        if not exact:  # a stem ("gravit") may sit inside a word
+            return spelling.lower() in lowered
+        # Whole words only: "16 m" is not said by "16 metres", nor "3 March" by "13 March".
+        return re.search(rf"(?<!\w){re.escape(spelling)}(?!\w)", body) is not None
+
+    return sum(any(said(s) for s in fact) for fact in facts) / len(facts)
 
 
-def length_fit(words: int, target: int) -> float:
-    if target <= 0:
-        return 1.0
-    ratio = words / target
-    if ratio <= 0:
-        return 0.0
-    if ratio < 1:
-        return max(0.0, (ratio - 0.5) / 0.5)
-    return max(0.0, (2.0 - ratio) / 1.0)
+def length_fit(script: Script, brief: Brief) -> tuple[float, bool, bool]:
+    """(words / target, within tolerance or honestly short, the writer said 'too thin')."""
+    target = brief.target_words
+    ratio = script.word_count() / target if target > 0 else 1.0
+    thin = any(THIN in note.lower() for note in script.notes)
+    within = abs(ratio - 1) <= LENGTH_TOLERANCE
+    return ratio, within or (thin and ratio < 1), thin
 
 
 def score(script: Script, research: Research, brief: Brief, expected_sources: Sequence[str],
-          facts: Sequence[Sequence[str]]) -> Scores:
-    words = script.word_count()
+          facts: Sequence[Sequence[str]], embedder: Embedder | None = None) -> Scores:
+    ratio, length_ok, thin = length_fit(script, brief)
+    unsupported, sentences = unsupported_rate(script, research, embedder)
     return Scores(
-        grounding=round(grounding(script, research), 3),
+        on_topic=round(on_topic_rate(script, research, brief, embedder), 3),
+        unsupported=round(unsupported, 3),
+        invented=invented_count(script, research, brief),
+        repeated_sentences=len(repeated_sentences(script)),
+        repeated_runs=len(repeated_runs(script)),
+        length_ratio=round(ratio, 3),
+        length_ok=length_ok,
+        thin=thin,
+        fact_recall=round(fact_recall(script, facts), 3),
         citation_coverage=round(citation_coverage(script, research), 3),
         source_recall=round(source_recall(script, expected_sources), 3),
-        fact_coverage=round(fact_coverage(script, facts), 3),
-        length_fit=round(length_fit(words, brief.target_words), 3),
         reading_grade=reading_grade(script.body_text()),
-        words=words,
+        words=script.word_count(),
+        sentences=sentences,
     )

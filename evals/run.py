@@ -1,70 +1,65 @@
-"""Run the writing half of the pipeline on a dataset of topics and score each script.
+"""Run the writing half of the pipeline on the evals set and measure how true each piece is.
 
-    python -m evals.run                       # the embedded defaults, every case
-    python -m evals.run --case tides-blog     # one case
-    ASSISTANT_LLM_PROVIDER=ollama ASSISTANT_LLM_MODEL=llama3.1:8b python -m evals.run
+    python -m evals.run                                # the configured model, every case
+    python -m evals.run --cases tides-blog,'trap-*'    # some cases (ids or glob patterns)
+    ASSISTANT_LLM_MODEL=qwen2.5-coder-1.5b python -m evals.run
 
 Each case runs brief -> research -> write on a fresh data dir seeded with the sample
-knowledge base, stops at the script review (no media is rendered: these scores are about
-the writing), is scored with :mod:`evals.metrics`, then rejected so the job ends cleanly.
-Prints a table and writes JSON (default data/evals/<timestamp>.json).
+knowledge base (plus the case's own pages from evals/datasets/kb/), stops at the script
+review (no media: these scores are about the writing), is scored with :mod:`evals.metrics`,
+then rejected so the job ends cleanly. A case that expects a stop passes when research or
+write stops with a reason (not a crash). Prints a table and writes JSON (default
+data/evals/<timestamp>.json) with every score, every step's seconds and the summary.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
+import re
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-from rich.console import Console
-from rich.table import Table
-
-from assistant.app.runner import JobRunner
+from assistant.app.runner import Event, JobRunner
 from assistant.app.studio import Services
 from assistant.config import Settings
-from assistant.content import Brief, ReviewDecision, Script
+from assistant.content import ReviewDecision, Script
 from assistant.errors import AssistantError
 from assistant.llm import ChatModel
-from evals.metrics import Scores, score
+from evals.cases import DATASET, KB_DIR, Case, Result, load_cases
+from evals.metrics import score
+from evals.report import print_table, summary
 
-DATASET = Path(__file__).parent / "datasets" / "topics.yaml"
-METRICS = ("grounding", "citation_coverage", "source_recall", "fact_coverage", "length_fit")
+__all__ = ["DATASET", "KB_DIR", "Case", "Result", "evaluate_case", "load_cases", "main",
+           "run_cases", "select"]
 
-
-@dataclass
-class Case:
-    id: str
-    topic: str
-    format: str = "blog"
-    style: str = "casual"
-    expected_sources: list[str] = field(default_factory=list)
-    facts: list[list[str]] = field(default_factory=list)
+# A step that died of an unexpected exception records "TypeName: message" (graph.build).
+_CRASH = re.compile(r"^(\w+: )?[A-Z]\w*(Error|Exception):")
 
 
-@dataclass
-class Result:
-    case: str
-    status: str
-    seconds: float
-    scores: Scores | None = None
-    fallbacks: int = 0
-    error: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"case": self.case, "status": self.status, "seconds": self.seconds,
-                "scores": self.scores.as_dict() if self.scores else None,
-                "fallbacks": self.fallbacks, "error": self.error}
+def select(cases: Sequence[Case], patterns: Sequence[str]) -> tuple[list[Case], list[str]]:
+    """The cases whose id matches any pattern (an id or a glob), and patterns matching none."""
+    wanted = [p.strip() for raw in patterns for p in raw.split(",") if p.strip()]
+    unmatched = [p for p in wanted if not any(fnmatch.fnmatchcase(c.id, p) for c in cases)]
+    chosen = [c for c in cases if any(fnmatch.fnmatchcase(c.id, p) for p in wanted)]
+    return chosen, unmatched
 
 
-def load_cases(path: Path = DATASET) -> list[Case]:
-    return [Case(**raw) for raw in yaml.safe_load(path.read_text(encoding="utf-8"))]
+class StepClock:
+    """Seconds per step, from the runner's step events (a step run twice adds up)."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "step" and event.data.get("seconds") is not None:
+            seconds = float(event.data["seconds"])
+            self.steps[event.step] = round(self.steps.get(event.step, 0.0) + seconds, 3)
 
 
 def evaluate_case(case: Case, settings: Settings, chat: ChatModel | None = None) -> Result:
@@ -74,83 +69,98 @@ def evaluate_case(case: Case, settings: Settings, chat: ChatModel | None = None)
     if chat is not None:
         svc.set_chat(chat)
     runner = JobRunner(svc)
+    clock = StepClock()
+    result = Result(case.id, "failed", 0.0, case.expect, local_pages=bool(case.kb),
+                    facts_listed=bool(case.facts))
     try:
-        svc.kb().seed_sample_if_empty()
-        brief = Brief.create(case.topic, case.format, case.style, user="evals")  # type: ignore[arg-type]
+        kb = svc.kb()
+        kb.seed_sample_if_empty()
+        if case.kb:
+            added = kb.add([KB_DIR / name for name in case.kb])
+            bad = [r for r in added if r.status == "error"]
+            if bad:
+                result.error = f"cannot add {bad[0].path}: {bad[0].message}"
+                return result
+        brief = case.brief()
         job_id = runner.create(brief)
-        outcome = runner.start(job_id, brief)
+        outcome = runner.start(job_id, brief, clock)
+        result.steps = clock.steps
         if outcome.status != "review":
-            return Result(case.id, outcome.status, _since(started), error=outcome.error or "")
+            result.error = outcome.error or outcome.status
+            result.status = "stopped" if _honest_stop(svc, job_id, result.error) else "failed"
+            return result
         state = runner.state(job_id)
         script: Script = state["script"]
-        scores = score(script, state["research"], state["brief"], case.expected_sources,
-                       case.facts)
+        result.scores = score(script, state["research"], state["brief"],
+                              case.expected_sources, case.facts, svc.embedder())
+        result.status, result.fallbacks, result.notes = "scored", len(script.notes), script.notes
         runner.resume(job_id, ReviewDecision(action="reject", by="evals"))
-        return Result(case.id, "scored", _since(started), scores, len(script.notes))
+        return result
     except AssistantError as exc:
-        return Result(case.id, "failed", _since(started), error=exc.user_message)
+        result.error = exc.user_message
+        return result
     finally:
+        result.seconds = _since(started)
         runner.close()
         svc.close()
+
+
+def _honest_stop(svc: Services, job_id: str, error: str) -> bool:
+    """A stop with a reason at research or write (no sources, too thin), not a crash."""
+    failed = [s for s in svc.repo.list_steps(job_id) if s.status == "failed"]
+    if not failed or failed[-1].name not in ("research", "write"):
+        return False
+    return not _CRASH.match(failed[-1].error_message or error)
 
 
 def _since(started: float) -> float:
     return round(time.perf_counter() - started, 1)
 
 
-def summary(results: Sequence[Result]) -> dict[str, float]:
-    scored = [r.scores for r in results if r.scores is not None]
-    if not scored:
-        return {}
-    return {m: round(sum(getattr(s, m) for s in scored) / len(scored), 3) for m in METRICS}
-
-
-def print_table(results: Sequence[Result], console: Console) -> None:
-    table = Table("case", "status", *METRICS, "grade", "words", "fallbacks", "s")
-    for r in results:
-        s = r.scores
-        cells = [f"{getattr(s, m):.2f}" for m in METRICS] if s else ["-"] * len(METRICS)
-        table.add_row(r.case, r.status if not r.error else f"{r.status}: {r.error[:40]}",
-                      *cells, f"{s.reading_grade:.1f}" if s else "-",
-                      str(s.words) if s else "-", str(r.fallbacks), f"{r.seconds:.1f}")
-    mean = summary(results)
-    if mean:
-        table.add_row("[bold]mean[/]", "", *(f"{mean[m]:.2f}" for m in METRICS), "", "", "", "")
-    console.print(table)
+def run_cases(cases: Sequence[Case], base: Settings, console: Any,
+              chat: ChatModel | None = None) -> list[Result]:
+    results = []
+    for case in cases:
+        console.print(f"[dim]{case.id}: {case.format} ({case.style}) about {case.topic!r} ...[/]")
+        with tempfile.TemporaryDirectory(prefix="evals-") as tmp:
+            settings = base.model_copy(update={"data_dir": Path(tmp), "seed_sample_kb": True})
+            results.append(evaluate_case(case, settings, chat))
+    return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from rich.console import Console
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--dataset", type=Path, default=DATASET)
-    parser.add_argument("--case", action="append", help="Run only these case ids.")
+    parser.add_argument("--cases", action="append", default=[],
+                        help="Case ids or glob patterns, comma-separated (repeatable).")
+    parser.add_argument("--case", action="append", default=[], help="Same as --cases.")
     parser.add_argument("--out", type=Path, help="JSON results (default data/evals/<ts>.json).")
     args = parser.parse_args(argv)
     console = Console(highlight=False)
     if not console.is_terminal:  # a log file or CI: do not squeeze the table into 80 columns
-        console = Console(highlight=False, width=160)
+        console = Console(highlight=False, width=200)
     cases = load_cases(args.dataset)
-    if args.case:
-        unknown = set(args.case) - {c.id for c in cases}
-        if unknown:
-            console.print(f"[red]error:[/] unknown case(s): {', '.join(sorted(unknown))}")
+    patterns = [*args.cases, *args.case]
+    if patterns:
+        cases, unmatched = select(cases, patterns)
+        if unmatched:
+            console.print(f"[red]error:[/] unknown case(s): {', '.join(unmatched)}")
             return 2
-        cases = [c for c in cases if c.id in args.case]
     base = Settings()
-    results = []
-    for case in cases:
-        console.print(f"[dim]{case.id}: {case.format} about {case.topic!r} ...[/]")
-        with tempfile.TemporaryDirectory(prefix="evals-") as tmp:
-            settings = base.model_copy(update={"data_dir": Path(tmp)})
-            results.append(evaluate_case(case, settings))
-    print_table(results, console)
+    llm = f"{base.llm_provider}:{base.llm_model or 'default'} ({base.effective_writer_mode})"
+    console.print(f"[bold]evals[/]: {len(cases)} cases, model {llm}")
+    results = run_cases(cases, base, console)
+    print_table(results, console, title=f"evals — {llm}")
     out = args.out or Path("data/evals") / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
-        "llm": f"{base.llm_provider}:{base.llm_model or 'default'}",
+        "llm": llm, "providers": getattr(base, "research_providers", "kb"),
         "summary": summary(results), "results": [r.as_dict() for r in results],
-    }, indent=2), encoding="utf-8")
+    }, indent=2, default=str), encoding="utf-8")
     console.print(f"results: {out}")
-    return 0 if all(r.status == "scored" for r in results) else 1
+    return 0 if all(r.passed for r in results) else 1
 
 
 if __name__ == "__main__":
