@@ -8,11 +8,12 @@ Environment variables use the prefix ``ASSISTANT_``; a ``.env`` file is read too
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LLMProvider = Literal["embedded", "ollama", "openai", "anthropic"]
@@ -168,8 +169,17 @@ class Settings(BaseSettings):
     discord_reviewer_role: str = Field("reviewer", description="Guild role that may approve.")
     discord_upload_limit_mb: float = Field(10.0, description="Bigger results are sent as links.")
     telegram_token: SecretStr | None = None
+    media_link_ttl: timedelta = Field(
+        timedelta(days=7), description="How long a web chat's link to a file works (seconds, "
+        "or ISO 8601 such as P7D).")
     public_base_url: str | None = Field(
         None, description="Where published files can be downloaded (links for big results).")
+
+    @field_validator("media_link_ttl", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        """A plain number of seconds ("604800") as well as ISO 8601 ("P7D")."""
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
     # --- derived paths ------------------------------------------------------------------
     @cached_property

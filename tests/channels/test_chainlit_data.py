@@ -257,3 +257,42 @@ def test_header_login_takes_the_proxy_user_name(settings: Settings,
     assert asyncio.run(login({})) is None
     assert asyncio.run(login({"X-Remote-User": "telegram:42"})) is None  # not a web name
     assert asyncio.run(login({"X-Forwarded-User": "hana"})) is None  # another header
+
+
+@needs_chainlit
+def test_media_links_are_signed_and_expire(settings: Settings,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from fastapi import HTTPException
+
+    from assistant.channels.web import app as chainlit_app
+    from assistant.channels.web.session import media_url
+
+    clip = settings.resolved_data_dir / "artifacts" / "job-1" / "clip.mp4"
+    clip.parent.mkdir(parents=True)
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    web = chainlit_app.WebApp(settings, None, None, None)  # type: ignore[arg-type]
+    monkeypatch.setattr(chainlit_app, "_APP", web)
+    url = media_url(web, str(clip))
+    assert url.startswith("/media/") and url.endswith("/clip.mp4")
+    _, _, tag, token, name = url.split("/")
+
+    def fetch(tag: str) -> int:
+        try:
+            return asyncio.run(chainlit_app.serve_media(tag, token, name)).status_code
+        except HTTPException as refused:
+            return refused.status_code
+
+    assert fetch(tag) == 200
+    stamp, signature = tag.split(".")
+    assert fetch(f"{stamp}.{signature[::-1]}") == 404  # forged
+    other = "B" if stamp.endswith("A") else "A"
+    assert fetch(f"{stamp[:-1]}{other}.{signature}") == 404  # its time changed
+    now = time.time()
+    ttl = settings.media_link_ttl.total_seconds()
+    assert ttl == 7 * 24 * 3600
+    monkeypatch.setattr(time, "time", lambda: now + ttl - 60)
+    assert fetch(tag) == 200  # a minute before it expires
+    monkeypatch.setattr(time, "time", lambda: now + ttl + 60)
+    assert fetch(tag) == 404  # expired

@@ -1,11 +1,12 @@
 """Approval buttons that survive a restart, and the Revise notes form.
 
 A button's ``custom_id`` carries everything needed to act on it — the action, the job, the
-review stage it was made for — and an HMAC tag (:func:`assistant.infra.signing.sign`), so a
-bot that restarted still knows what an old message's button means, and a client cannot make
-up a button for someone else's job or another stage::
+review stage it was made for — and an itsdangerous HMAC-SHA256 signature
+(:func:`assistant.infra.signing.signer`), so a bot that restarted still knows what an old
+message's button means, and a client cannot make up a button for someone else's job or
+another stage. Discord allows 100 characters; ``approve`` at ``review_script`` takes 81::
 
-    ai:approve:job-1a2b3c4d:review_script:0f1e2d3c4b5a6978
+    ai:approve:job-1a2b3c4d:review_script:<43 characters of signature>
 
 :class:`ReviewButton` is a :class:`discord.ui.DynamicItem`: discord.py routes every pressed
 component whose id starts with ``ai:`` to it, whichever process sent the message. Ids that
@@ -22,12 +23,14 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 
 from assistant.config import Settings
-from assistant.infra.signing import sign, verify
+from assistant.infra.signing import signer
 
 PREFIX = "ai:"
 ACTIONS = ("approve", "revise", "reject", "notes")  # notes: the Revise form's submission
-_ID = re.compile(r"ai:(?P<action>[a-z]{1,10}):(?P<job>job-[0-9a-f]{8}):(?P<stage>[a-z_]{1,32})"
-                 r":(?P<tag>[0-9a-f]{16})")
+MAX_ID = 100  # Discord's limit on a custom_id
+SALT = "discord-button"
+_ID = re.compile(r"ai:(?P<action>[a-z]{1,10}):(?P<job>job-[0-9a-f]{8}):(?P<stage>[a-z_]{1,29})"
+                 r":(?P<tag>[A-Za-z0-9_-]{43})")
 LABELS = {"approve": ("Approve", discord.ButtonStyle.success),
           "revise": ("Revise…", discord.ButtonStyle.primary),
           "reject": ("Reject", discord.ButtonStyle.danger)}
@@ -51,8 +54,8 @@ class Press:
 
 def make_id(settings: Settings, action: str, job_id: str, stage: str) -> str:
     body = f"{PREFIX}{action}:{job_id}:{stage}"
-    custom_id = f"{body}:{sign(settings, body)}"
-    if not _ID.fullmatch(custom_id) or action not in ACTIONS:
+    custom_id = signer(settings, SALT, sep=":").sign(body).decode("ascii")
+    if not _ID.fullmatch(custom_id) or action not in ACTIONS or len(custom_id) > MAX_ID:
         raise ValueError(f"cannot make a button for {action!r} {job_id!r} {stage!r}")
     return custom_id
 
@@ -62,8 +65,7 @@ def read_id(settings: Settings, custom_id: str) -> Press | None:
     found = _ID.fullmatch(custom_id)
     if found is None or found["action"] not in ACTIONS:
         return None
-    body = custom_id.rsplit(":", 1)[0]
-    if not verify(settings, body, found["tag"]):
+    if not signer(settings, SALT, sep=":").validate(custom_id):
         return None
     return Press(found["action"], found["job"], found["stage"])
 

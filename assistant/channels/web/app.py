@@ -367,14 +367,16 @@ async def serve_media(tag: str, token: str, filename: str) -> Response:
     from fastapi import HTTPException
     from fastapi.responses import FileResponse
 
+    from assistant.channels.web.session import media_path
     from storage.objects import guess_mime
 
-    settings = current().settings
+    app = current()
+    settings = app.settings
     try:
         path = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise HTTPException(status_code=404, detail="not found") from None
-    if not signing.verify(settings, f"media:{path}", tag):
+    if not media_path(app, tag, path):  # forged, or older than ASSISTANT_MEDIA_LINK_TTL
         raise HTTPException(status_code=404, detail="not found")
     file = Path(path)
     root = settings.resolved_data_dir

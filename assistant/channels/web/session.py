@@ -42,6 +42,8 @@ ACTION_LOOKS = {  # label, lucide icon, tooltip
 DECIDED = {"approve": "Approved", "revise": "Sent back with notes", "reject": "Rejected"}
 BAR = 10
 MEDIA_PREFIX = "/media"
+MEDIA_SALT = "web-media"
+ACTION_SALT = "web-action"
 _HEADING = re.compile(r"^(#{1,6})(?=\s)")
 
 
@@ -70,14 +72,26 @@ def bar(percent: float | None) -> str:
 
 
 def media_url(app: WebApp, path: str) -> str:
-    """A signed URL for a file under the data dir (see ``chainlit_app.serve_media``)."""
+    """A signed URL for a file under the data dir, valid for ``settings.media_link_ttl``
+    (see ``web.app.serve_media``): ``/media/<time>.<signature>/<path, base64>/<name>``."""
     token = base64.urlsafe_b64encode(path.encode("utf-8")).rstrip(b"=").decode("ascii")
-    tag = signing.sign(app.settings, f"media:{path}", 32)
+    signed = signing.timed_signer(app.settings, MEDIA_SALT).sign(path).decode("utf-8")
+    tag = signed[len(path) + 1:]  # the time it was signed, and the signature
     return f"{MEDIA_PREFIX}/{tag}/{token}/{Path(path).name}"
 
 
+def media_path(app: WebApp, tag: str, path: str) -> bool:
+    """Whether ``tag`` (from :func:`media_url`) signs ``path`` and has not expired."""
+    try:
+        signing.timed_signer(app.settings, MEDIA_SALT).unsign(
+            f"{path}.{tag}", max_age=int(app.settings.media_link_ttl.total_seconds()))
+    except signing.BadSignature:  # forged, damaged or expired (SignatureExpired)
+        return False
+    return True
+
+
 def _payload_message(username: str, job_id: str, stage: str, action: str) -> str:
-    return f"web-action|{username}|{job_id}|{stage}|{action}"
+    return f"{username}|{job_id}|{stage}|{action}"
 
 
 @dataclass
@@ -226,7 +240,7 @@ class ChatSession:
         stage = str(action.payload.get("stage", ""))
         tag = str(action.payload.get("tag", ""))
         message = _payload_message(self.username, job_id, stage, action.name)
-        if not signing.verify(self.app.settings, message, tag):
+        if not signing.signer(self.app.settings, ACTION_SALT).verify_signature(message, tag):
             await cl.ErrorMessage(content="that button is not valid for you: use /status "
                                           "to see what waits for your review").send()
             return
@@ -359,8 +373,8 @@ class ChatSession:
 
     def _button(self, job_id: str, stage: str, name: str) -> cl.Action:
         label, icon, tooltip = ACTION_LOOKS.get(name, (name.capitalize(), "", ""))
-        tag = signing.sign(self.app.settings,
-                                 _payload_message(self.username, job_id, stage, name), 24)
+        tag = signing.signer(self.app.settings, ACTION_SALT).get_signature(
+            _payload_message(self.username, job_id, stage, name)).decode("ascii")
         return cl.Action(name=name, label=label, icon=icon or None, tooltip=tooltip,
                          payload={"job": job_id, "stage": stage, "tag": tag})
 
