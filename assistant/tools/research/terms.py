@@ -101,23 +101,32 @@ _VARIANT_RE = re.compile(r"^(" + "|".join(sorted(_VARIANTS, key=len, reverse=Tru
 _TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 
 
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+
+
 def fold(text: str) -> str:
     """Lower case without accents: "Québec" and "quebec" meet, as do "está" and "esta"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = text.casefold()
+    if folded.isascii():
+        return folded
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", folded))
 
 
 def tokens(text: str) -> list[str]:
     """Words, lower-cased and unaccented, possessives cut ("Institute's" -> "institute")."""
     out: list[str] = []
-    for match in _TOKEN_RE.finditer(fold(text)):
-        word = match.group(0).replace("’", "'")
-        if word.endswith("'s"):
-            word = word[:-2]
-        out.extend(w for w in word.split("'") if w)  # l'eau -> l, eau
+    for word in _TOKEN_RE.findall(fold(text)):
+        if "'" in word or "’" in word:
+            word = word.replace("’", "'")
+            if word.endswith("'s"):
+                word = word[:-2]
+            out.extend(w for w in word.split("'") if w)  # l'eau -> l, eau
+        else:
+            out.append(word)
     return out
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str, language: str = "en") -> str:
     """A light stem: plural and verb endings and final -e off, British spelling folded.
 
@@ -312,6 +321,14 @@ _COMPARISON = re.compile(
 def without_comparisons(text: str) -> str:
     """``text`` with the things it only compares to cut out (see _COMPARISON)."""
     return _COMPARISON.sub(" ", text)
+
+
+def adjacent_pairs(text: str, language: str = "en") -> list[tuple[str, str]]:
+    """Stems of neighbouring content words of ``text`` ("compound interest", "heat pump"):
+    a page that uses the same pair likely means the same thing."""
+    words = tokens(text)
+    return [(stem(a, language), stem(b, language)) for a, b in zip(words, words[1:], strict=False)
+            if _content(a, language) and _content(b, language)]  # fmt: skip
 
 
 def present(term: KeyTerm, line: str) -> bool:
