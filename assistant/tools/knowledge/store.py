@@ -199,6 +199,21 @@ class KnowledgeBase:
     def source(self, source_id: str) -> Source | None:
         return next((s for s in self.sources() if s.id == source_id), None)
 
+    def entry(self, source_id: str) -> dict[str, Any] | None:
+        """A copy of a source's manifest entry (name, kind, sha256, added_at, ...)."""
+        found = next((e for e in self._read_manifest() if e["id"] == source_id), None)
+        return dict(found) if found is not None else None
+
+    def document(self, source_id: str) -> Document | None:
+        """A source's text, parsed again from its stored copy (None if it is gone)."""
+        entry = self.entry(source_id)
+        stored = _uri_path(entry["uri"]) if entry is not None else None
+        if entry is None or stored is None or not stored.is_file():
+            return None
+        doc = parse_document(stored.read_bytes(), Path(entry.get("name") or stored.name))
+        doc.title = entry["title"]
+        return doc
+
     def is_empty(self) -> bool:
         return not self._read_manifest()
 
