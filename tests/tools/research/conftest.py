@@ -28,16 +28,20 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 from research_standins import ArxivStandIn, MediaWikiStandIn, Paper
 from research_web_standins import WEB_PAGES, Page, SearxngStandIn, SerperStandIn, serve_pages
 
+from assistant.config import Settings
 from assistant.tools.research.arxiv import ArxivRetriever, RateLimiter
 from assistant.tools.research.base import Retriever
 from assistant.tools.research.ddg import DdgRetriever
+from assistant.tools.research.encyclopedia import Encyclopedia
 from assistant.tools.research.fetch import PageFetcher
+from assistant.tools.research.kb import KnowledgeBaseRetriever
 from assistant.tools.research.searxng import SearxngRetriever
 from assistant.tools.research.serper import SerperRetriever
 from assistant.tools.research.wikipedia import WikipediaRetriever
@@ -56,6 +60,7 @@ class ProviderCase:
     empty_query: str  # the stand-in has none
     down: Callable[[], Retriever] | None = None  # the provider with its service gone
     language: str = "en"
+    public_urls: bool = True  # False: hits name the user's own files (the kb), not URLs
 
 
 ProviderFactory = Callable[[pytest.FixtureRequest], ProviderCase]
@@ -326,3 +331,41 @@ def _ddg_case(request: pytest.FixtureRequest) -> ProviderCase:
         empty_query="zorvath institute budget",
         down=lambda: DdgRetriever(fetcher=fetcher, client=DownDDGS()),
     )
+
+
+# --- the offline providers (kb, encyclopedia) ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def encyclopedia_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The encyclopedia index root: the one `make install` built, else one built here once
+    (minutes: run `python -m assistant.tools.research.encyclopedia build` to skip that)."""
+    from assistant.tools.knowledge.embeddings import get_embedder
+    from assistant.tools.research.encyclopedia_index import build_index, index_ready, installed_root
+
+    embedder = get_embedder()
+    if index_ready(installed_root() / "en", "en", embedder):
+        return installed_root()
+    root = tmp_path_factory.mktemp("encyclopedia")
+    build_index("en", root / "en", embedder)
+    return root
+
+
+@pytest.fixture
+def encyclopedia(encyclopedia_root: Path, tmp_path: Path) -> Encyclopedia:
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data",  # type: ignore[call-arg]
+                        encyclopedia_dir=encyclopedia_root)
+    return Encyclopedia(settings)
+
+
+@provider_factory("kb")
+def _kb_case(request: pytest.FixtureRequest) -> ProviderCase:
+    svc = request.getfixturevalue("tides_kb")
+    return ProviderCase(retriever=KnowledgeBaseRetriever(svc.kb()), query="spring tides",
+                        empty_query="zorvath institute budget", public_urls=False)
+
+
+@provider_factory("encyclopedia")
+def _encyclopedia_case(request: pytest.FixtureRequest) -> ProviderCase:
+    return ProviderCase(retriever=request.getfixturevalue("encyclopedia"), query="octopus",
+                        empty_query="zorvath institute budget")
