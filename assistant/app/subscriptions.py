@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
+
+from cachetools import LRUCache, TTLCache
 
 from assistant.app.bus import EventBus, new_origin
 from assistant.app.events import Callback, ChannelUser, OutEvent
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 500
 IDENTITY_TTL_S = 5.0  # how long usernames and an owner's linked identities are reused
+CACHE_ENTRIES = 10_000  # identities and job owners remembered (the least recent go first)
+_MISSING = object()
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -37,9 +40,13 @@ class Subscriptions:
         self._watchers: dict[str, set[ChannelUser]] = {}
         self._subscribers: list[tuple[ChannelUser | str, Callback]] = []
         self._history: dict[str, list[OutEvent]] = {}
-        self._owners: dict[str, str] = {}
-        self._identities: dict[str, tuple[float, frozenset[ChannelUser]]] = {}
-        self._usernames: dict[ChannelUser, tuple[float, str]] = {}
+        # a job's owner never changes; usernames and linked identities are read again after
+        # IDENTITY_TTL_S (a link made in another process shows here within that time)
+        self._owners: LRUCache[str, str] = LRUCache(maxsize=CACHE_ENTRIES)
+        self._identities: TTLCache[str, frozenset[ChannelUser]] = TTLCache(
+            maxsize=CACHE_ENTRIES, ttl=IDENTITY_TTL_S)
+        self._usernames: TTLCache[ChannelUser, str] = TTLCache(
+            maxsize=CACHE_ENTRIES, ttl=IDENTITY_TTL_S)
         self._unlisten = self._bus.listen(self._on_remote)
 
     def subscribe(self, who: ChannelUser | str, callback: Callback) -> Callable[[], None]:
@@ -133,15 +140,14 @@ class Subscriptions:
         return self._fresh(self._identities, owner, lambda: frozenset(
             ChannelUser(i.channel, i.external_id) for i in self.identities.identities(owner)))
 
-    def _fresh(self, cache: dict[K, tuple[float, V]], key: K, read: Callable[[], V]) -> V:
+    def _fresh(self, cache: TTLCache[K, V], key: K, read: Callable[[], V]) -> V:
         """``cache[key]`` if it was read less than IDENTITY_TTL_S ago, else ``read()``
         (outside the lock: it queries the database) and remembered."""
-        now = time.monotonic()
         with self._lock:
-            cached = cache.get(key)
-        if cached is not None and now - cached[0] < IDENTITY_TTL_S:
-            return cached[1]
+            cached = cache.get(key, _MISSING)
+        if cached is not _MISSING:
+            return cast(V, cached)
         value = read()
         with self._lock:
-            cache[key] = (now, value)
+            cache[key] = value
         return value

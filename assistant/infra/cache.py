@@ -13,9 +13,9 @@ import hashlib
 import json
 import logging
 import threading
-import time
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Protocol
+
+from cachetools import TTLCache
 
 from assistant.config import Settings
 
@@ -43,30 +43,21 @@ class NoCache:
 
 
 class MemoryCache:
-    """Least recently used entries, each kept ``ttl_s`` seconds; thread-safe."""
+    """Least recently used entries, each kept ``ttl_s`` seconds (a cachetools TTLCache);
+    thread-safe."""
 
     def __init__(self, ttl_s: float, max_entries: int = MAX_LOCAL_ENTRIES) -> None:
         self.ttl_s, self.max_entries = ttl_s, max_entries
-        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._entries: TTLCache[str, str] = TTLCache(maxsize=max_entries, ttl=ttl_s)
         self._lock = threading.Lock()
 
     def get(self, key: str) -> str | None:
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry[0] <= time.monotonic():
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
+            return self._entries.get(key)
 
     def set(self, key: str, value: str) -> None:
         with self._lock:
-            self._entries[key] = (time.monotonic() + self.ttl_s, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._entries[key] = value
 
 
 class RedisCache:
