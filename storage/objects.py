@@ -1,7 +1,10 @@
 """Artifact files on local disk, each one recorded as a row of ``content_artifacts``.
 
 Layout: ``<root>/<job_id>/<name>`` for version 1 and ``<root>/<job_id>/<stem>.v<N><suffix>``
-for version N > 1. ``put`` is idempotent, because a pipeline step may run again after a crash:
+for version N > 1. A name is one safe component, or ``<folder>/<component>`` for the folders
+in ``ARTIFACT_FOLDERS`` (``research/``: the pages research read).
+
+``put`` is idempotent, because a pipeline step may run again after a crash:
 
 - ``version=None``: the same bytes as the latest version give that version back untouched
   (its file is rewritten if it went missing); other bytes become version latest + 1;
@@ -41,6 +44,7 @@ __all__ = ["ArtifactRecord", "ObjectStore", "check_component", "guess_mime"]
 CHUNK = 1 << 20
 _PUT_ATTEMPTS = 30  # each lost race means another writer got its version
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+ARTIFACT_FOLDERS = frozenset({"research"})
 _DISK_FULL = {errno.ENOSPC} | ({errno.EDQUOT} if hasattr(errno, "EDQUOT") else set())
 
 # fixed answers for what the pipeline writes; the platform's tables differ between machines
@@ -84,6 +88,16 @@ def check_component(value: str, what: str, max_len: int = 200) -> str:
             "starting with a letter or digit, without '..' or '/'"
         )
     return value
+
+
+def check_artifact_name(name: str) -> str:
+    """``name`` if it is a safe artifact name (one component, or one of ARTIFACT_FOLDERS
+    and a component), else InvalidNameError."""
+    folder, _, rest = name.partition("/") if isinstance(name, str) else ("", "", "")
+    if rest and folder in ARTIFACT_FOLDERS:
+        check_component(rest, "artifact name")
+        return name
+    return check_component(name, "artifact name")
 
 
 def _disk_full(err: BaseException, path: Path) -> BaseException:
@@ -157,13 +171,13 @@ class ObjectStore:
 
     def path_for(self, job_id: str, name: str, version: int = 1) -> Path:
         """Where (job, name, version) lives, whether or not it exists."""
-        check_component(name, "artifact name")
+        check_artifact_name(name)
         if version < 1:
             raise ValueError(f"artifact versions start at 1, not {version}")
         if version == 1:
             return self.job_dir(job_id) / name
         p = Path(name)
-        return self.job_dir(job_id) / f"{p.stem}.v{version}{p.suffix}"
+        return self.job_dir(job_id) / p.parent / f"{p.stem}.v{version}{p.suffix}"
 
     # --- reads -------------------------------------------------------------------------------
     def get(self, job_id: str, name: str, version: int | None = None) -> ArtifactRecord | None:
@@ -210,7 +224,7 @@ class ObjectStore:
     ) -> ArtifactRecord:
         """Store ``data`` as artifact ``name`` of ``job_id``; see the module doc for versions."""
         check_component(job_id, "job id", 64)
-        check_component(name, "artifact name")
+        check_artifact_name(name)
         if version is not None and version < 1:
             raise ValueError(f"artifact versions start at 1, not {version}")
         source = _Source(data)
@@ -283,12 +297,13 @@ class ObjectStore:
 
     def _write_temp(self, job_id: str, name: str, source: _Source) -> tuple[Path, str, int]:
         """Copy the source into a fsynced temp file beside the target; (path, sha256, size)."""
-        folder = self.job_dir(job_id)
+        folder = self.job_dir(job_id) / Path(name).parent
         h, size = hashlib.sha256(), 0
         tmp: Path | None = None
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{Path(name).name}.", suffix=".tmp",
+                                            dir=folder)
             tmp = Path(tmp_name)
             try:
                 os.fchmod(fd, 0o644)
@@ -302,7 +317,7 @@ class ObjectStore:
         except BaseException as err:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
-            mapped = _disk_full(err, folder / name)
+            mapped = _disk_full(err, folder / Path(name).name)
             if mapped is err:
                 raise
             raise mapped from err

@@ -285,3 +285,14 @@ def test_concurrent_puts_get_distinct_versions(store: ObjectStore, database: Dat
     for r in records:
         assert hashlib.sha256(r.path.read_bytes()).hexdigest() == r.sha256
     assert len(_leftovers(store)) == len(payloads)
+
+
+def test_research_documents_live_in_their_own_folder(store: ObjectStore) -> None:
+    first = store.put(JOB, "research/01-octopus.txt", "v1", step="research", type="page")
+    assert first.path == store.root / JOB / "research" / "01-octopus.txt"
+    second = store.put(JOB, "research/01-octopus.txt", "v2", step="research", type="page")
+    assert second.path == store.root / JOB / "research" / "01-octopus.v2.txt"
+    assert [r.name for r in store.list(JOB, latest_only=True)] == ["research/01-octopus.txt"]
+    for bad in ("other/x.txt", "research/../x.txt", "research/", "research/a/b.txt"):
+        with pytest.raises(InvalidNameError):
+            store.put(JOB, bad, "x", step="research", type="page")
