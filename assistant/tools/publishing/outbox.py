@@ -1,6 +1,7 @@
 """The local outbox, the embedded default publisher: a folder per job under <data>/outbox
-with the content files, plus an Atom feed of everything published. Publishing is
-idempotent per (job, platform): the publications table says whether it already happened.
+with the content files, plus an Atom feed of everything published (written by feedgen).
+Publishing is idempotent per (job, platform): the publications table says whether it already
+happened.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
+
+from feedgen.feed import FeedGenerator
 
 from assistant.content import Brief, Publication, Script
 from storage.jobs import JobRepository
@@ -49,31 +53,48 @@ class LocalOutbox:
         return Publication(platform=self.name, location=main, files=copied, url=Path(main).as_uri())
 
     def _add_to_feed(self, job_id: str, brief: Brief, script: Script, location: str) -> None:
-        ET.register_namespace("", ATOM)
+        """The feed again (feedgen) with the entries it had, this job's replaced or added."""
         feed_path = self.root / "feed.xml"
-        if feed_path.exists():
-            feed = ET.parse(feed_path).getroot()
-        else:
-            feed = ET.Element(f"{{{ATOM}}}feed")
-            ET.SubElement(feed, f"{{{ATOM}}}title").text = "AgenticAI Lab outbox"
-            ET.SubElement(feed, f"{{{ATOM}}}id").text = f"urn:agenticai-lab:outbox:{self.root}"
-            ET.SubElement(feed, f"{{{ATOM}}}updated")
         entry_id = f"urn:agenticai-lab:job:{job_id}"
-        for entry in feed.findall(f"{{{ATOM}}}entry"):
-            if entry.findtext(f"{{{ATOM}}}id") == entry_id:
-                feed.remove(entry)  # re-publishing replaces, never duplicates
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
-        ET.SubElement(entry, f"{{{ATOM}}}id").text = entry_id
-        ET.SubElement(entry, f"{{{ATOM}}}title").text = script.title
-        ET.SubElement(entry, f"{{{ATOM}}}updated").text = now
-        ET.SubElement(entry, f"{{{ATOM}}}summary").text = script.description
-        ET.SubElement(entry, f"{{{ATOM}}}category", term=brief.format)
-        ET.SubElement(entry, f"{{{ATOM}}}link", href=Path(location).as_uri())
-        updated = feed.find(f"{{{ATOM}}}updated")
-        if updated is not None:
-            updated.text = now
-        _atomic_write(feed_path, ET.tostring(feed, encoding="utf-8", xml_declaration=True))
+        now = datetime.now(UTC).replace(microsecond=0)
+        kept = [e for e in _read_entries(feed_path) if e["id"] != entry_id]  # never twice
+        feed = FeedGenerator()
+        feed.id(f"urn:agenticai-lab:outbox:{self.root}")
+        feed.title("AgenticAI Lab outbox")
+        feed.updated(now)
+        for old in [*kept, {"id": entry_id, "title": script.title, "updated": now,
+                            "summary": script.description, "category": brief.format,
+                            "link": Path(location).as_uri()}]:
+            entry = feed.add_entry(order="append")
+            entry.id(old["id"])
+            entry.title(old["title"])
+            entry.updated(old["updated"])
+            if old["summary"]:
+                entry.summary(old["summary"])
+            if old["category"]:
+                entry.category(term=old["category"])
+            if old["link"]:
+                entry.link(href=old["link"])
+        _atomic_write(feed_path, feed.atom_str(pretty=True))
+
+
+def _read_entries(feed_path: Path) -> list[dict[str, Any]]:
+    """The entries of the feed written before, in order (none when there is no feed)."""
+    if not feed_path.exists():
+        return []
+    entries = []
+    for entry in ET.parse(feed_path).getroot().findall(f"{{{ATOM}}}entry"):
+        category = entry.find(f"{{{ATOM}}}category")
+        link = entry.find(f"{{{ATOM}}}link")
+        entries.append({
+            "id": entry.findtext(f"{{{ATOM}}}id") or "",
+            "title": entry.findtext(f"{{{ATOM}}}title") or "",
+            "updated": datetime.fromisoformat(entry.findtext(f"{{{ATOM}}}updated") or ""),
+            "summary": entry.findtext(f"{{{ATOM}}}summary") or "",
+            "category": category.get("term", "") if category is not None else "",
+            "link": link.get("href", "") if link is not None else "",
+        })
+    return entries
 
 
 def _published_name(path: Path, script: Script) -> str:
