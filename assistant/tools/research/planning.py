@@ -65,8 +65,9 @@ class Facet:
 FACETS: tuple[Facet, ...] = (
     Facet("overview", "what it is", "{subject}"),
     Facet("mechanism", "how or why it works", "how {subject} works",
-          r"\b(because|cause[sd]?|causing|by|through|using|uses?|allows?|enables?|when|"
-          r"process|mechanism|result(s|ing)? (in|from)|due to|so that|driven|produces?)\b"),
+          r"\b(because|cause[sd]?|causing|by|through|using|uses?|with|via|allows?|enables?|"
+          r"when|process|mechanism|result(s|ing)? (in|from)|due to|so that|driven|"
+          r"produces?|controlled)\b"),
     Facet("history", "its history", "history of {subject}",
           r"\b(1[0-9]{3}|20[0-9]{2}|centur(y|ies)|invent\w*|discover\w*|first|founded|"
           r"origin\w*|ancient|introduced|developed|history|historical|began|since)\b"),
