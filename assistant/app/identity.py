@@ -189,8 +189,9 @@ def check_review(db: Database, actor_id: str, job_id: str, owner_id: str | None)
 def may_review(db: Database, actor_id: str, job_id: str, owner_id: str | None) -> bool:
     """Whether profile ``actor_id`` owns the job or may review it for its workspace.
 
-    The workspace is the job's organization; a job without one belongs to every organization
-    its owner is in. Reviewers are members with a role in REVIEW_ROLES, and the
+    The workspace is the job's organization; a job without one is its owner's alone (it
+    used to belong to every organization its owner was in: a reviewer of one team could
+    decide a private job). Reviewers are members with a role in REVIEW_ROLES, and the
     organization's owner.
     """
     actor = uuid.UUID(actor_id)
@@ -199,13 +200,9 @@ def may_review(db: Database, actor_id: str, job_id: str, owner_id: str | None) -
         return True
     with db.session() as s:
         org = s.scalar(select(Job.organization_id).where(Job.id == job_id))
-        orgs: list[uuid.UUID] = [org] if org else []
-        if not orgs and owner is not None:
-            orgs = [*s.scalars(select(OrganizationMember.organization_id)
-                               .where(OrganizationMember.user_id == owner)),
-                    *s.scalars(select(Organization.id).where(Organization.owner_id == owner))]
-        if not orgs:
+        if org is None:
             return False
+        orgs: list[uuid.UUID] = [org]
         member = s.scalar(select(OrganizationMember.id).where(
             OrganizationMember.user_id == actor,
             OrganizationMember.organization_id.in_(orgs),

@@ -18,7 +18,7 @@ from assistant.app.identity import (
 )
 from assistant.app.studio import Services
 from assistant.errors import InputError
-from storage.models import LinkCode, Organization, OrganizationMember
+from storage.models import Job, LinkCode, Organization, OrganizationMember
 
 
 class Clock:
@@ -161,7 +161,12 @@ def test_owner_and_workspace_reviewers_may_review(svc: Services) -> None:
             OrganizationMember(organization_id=org.id, user_id=UUID(reviewer), role="reviewer"),
             OrganizationMember(organization_id=org.id, user_id=UUID(member), role="member"),
         ])
+    # a job with no workspace stays its owner's, whatever teams the owner is in
+    assert not may_review(svc.db, reviewer, job.id, job.user_id)
+    with svc.db.session() as s:
+        s.get(Job, job.id).organization_id = org.id  # type: ignore[union-attr]
     assert may_review(svc.db, reviewer, job.id, job.user_id)
+    assert may_review(svc.db, owner, job.id, job.user_id)
     assert not may_review(svc.db, member, job.id, job.user_id)
     assert not may_review(svc.db, stranger, job.id, job.user_id)
 
