@@ -289,6 +289,33 @@ def test_group_chats_and_edits(conv: Conversation, settings: Settings) -> None:
     assert chats.chat_for(ChannelUser("telegram", "42")) == group
 
 
+def test_a_jobs_events_stay_in_the_chat_it_was_asked_in(conv: Conversation,
+                                                          settings: Settings) -> None:
+    """Ada asks in private, then writes in a group while the job runs: the job's review
+    must not be shown to the group (it used to follow her to the chat she last wrote in)."""
+    group = -100555
+
+    async def scenario() -> FakeTelegram:
+        async with TgBot(conv, settings) as tg:
+            await tg.text(ADA, BLOG)
+            job_id = started_job(tg.api)
+            assert job_id
+            await tg.text(ADA, "/jobs", chat_id=group)
+            await tg.settle(job_id)
+            assert tg.api.approvals(42, job_id)
+            assert not tg.api.approvals(group, job_id)
+            chats = ChatDirectory(conv.svc.db)  # a restarted bot knows too
+            assert chats.chat_for_job(ChannelUser("telegram", "42"), job_id) == 42
+            assert chats.chat_for_job(ChannelUser("telegram", "666"), job_id) == 666
+            return tg.api
+
+    api = asyncio.run(scenario())
+    texts = _texts(api, group)  # the group hears only the answer to what was asked there
+    assert len(texts) == 1 and texts[0].startswith("Your jobs"), texts
+    assert not [c for c in api.calls if c.params.get("chat_id") == group
+                and c.method != "sendMessage"]
+
+
 def test_a_blog_goes_through_buttons_to_publication(conv: Conversation,
                                                     settings: Settings) -> None:
     async def scenario() -> None:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import tempfile
+import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 DOWNLOAD_LIMIT = 20 * 1000 * 1000  # the largest file a bot may download (20 MB)
 ALERT_LIMIT = 200  # characters in a callback query answer
+ASKING_WAIT_S = 30.0  # a job event waits this long at most for its chat to be recorded
 Context = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
@@ -67,6 +69,7 @@ class TelegramBot:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._user_locks: dict[int, asyncio.Lock] = {}
+        self._asking = threading.RLock()  # held while a request and the chat it came from
 
     @property
     def renderer(self) -> Renderer:
@@ -122,7 +125,7 @@ class TelegramBot:
         pending = await asyncio.to_thread(self.conv.pending_by_channel, CHANNEL)
         shown: set[tuple[int, str | None]] = set()
         for user, event in pending:
-            chat_id = self.chats.chat_for(user)
+            chat_id = await asyncio.to_thread(self.chats.chat_for_job, user, event.job_id)
             if chat_id is None or (chat_id, event.job_id) in shown:
                 continue
             shown.add((chat_id, event.job_id))
@@ -145,7 +148,9 @@ class TelegramBot:
 
     def _from_job(self, user: ChannelUser, event: OutEvent) -> None:
         """A job's event, on the job's thread: hand it to the bot's loop."""
-        chat_id = self.chats.chat_for(user)
+        if self._asking.acquire(timeout=ASKING_WAIT_S):  # the job's chat is recorded by now
+            self._asking.release()
+        chat_id = self.chats.chat_for_job(user, event.job_id)
         if chat_id is None or self._loop is None:
             return
         try:
@@ -165,8 +170,18 @@ class TelegramBot:
     async def converse(self, update: Update, text: str) -> None:
         who = self._who(update)
         if who is not None:
-            events = await asyncio.to_thread(self.conv.handle, who[0], text)
+            events = await asyncio.to_thread(self._ask, who[0], who[1], text)
             await self.renderer.show_all(who[1], events)
+
+    def _ask(self, user: ChannelUser, chat_id: int, text: str) -> list[OutEvent]:
+        """The conversation's answer; a job it starts is recorded as asked in ``chat_id``
+        before the job's first event is routed (``_from_job`` waits for the lock)."""
+        with self._asking:
+            events = self.conv.handle(user, text)
+            for event in events:
+                if event.job_id and event.kind == "text" and event.text.startswith("Started"):
+                    self.chats.asked(event.job_id, int(user.external_id), chat_id)
+            return events
 
     async def on_command(self, update: Update, context: Context) -> None:
         if update.effective_message and update.effective_message.text:

@@ -5,6 +5,10 @@ reachable there; a user who talks to the bot in a group is answered in that grou
 is kept in the database (table ``telegram_chats``, see :class:`storage.channels.ChannelStore`)
 so a restarted bot reaches the same chats; chats this process learned or read are remembered.
 
+A job's events go to the chat where the job was asked (kept in the job's ``meta`` as
+``telegram_chat``), and to everyone else watching it in their private chat: never to the
+group its owner last wrote in, which may hold people the job was never meant for.
+
 Older versions kept ``<data_dir>/telegram_chats.json``; it is imported once at start and
 renamed ``telegram_chats.json.imported``.
 """
@@ -22,6 +26,7 @@ from sqlalchemy import exc
 from assistant.app.events import ChannelUser
 from storage.channels import ChannelStore
 from storage.db import Database
+from storage.jobs import JobRepository
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -32,6 +37,8 @@ class ChatDirectory:
         self._store = ChannelStore(db)
         self._lock = threading.Lock()
         self._chats: dict[int, int] = {}
+        self._jobs = JobRepository(db)
+        self._asked: dict[str, tuple[int, int]] = {}  # job id -> (asker's user id, chat id)
         if legacy is not None:
             self._import(legacy)
 
@@ -59,6 +66,31 @@ class ChatDirectory:
                 with self._lock:
                     self._chats.setdefault(user_id, known)
         return user_id if known is None else known  # a private chat's id is the user's id
+
+    def asked(self, job_id: str, user_id: int, chat_id: int) -> None:
+        """``user_id`` asked for the job in ``chat_id``: its events go there."""
+        with self._lock:
+            self._asked[job_id] = (user_id, chat_id)
+        self._jobs.update_job(job_id, meta={"telegram_chat": [user_id, chat_id]})
+
+    def chat_for_job(self, user: ChannelUser, job_id: str | None) -> int | None:
+        """Where ``user``'s copy of a job's event goes: the chat the job was asked in when
+        ``user`` asked it there, else ``user``'s private chat (its id is the user's id)."""
+        if user.channel != CHANNEL or not user.external_id.isdigit():
+            return None
+        user_id = int(user.external_id)
+        if job_id is None:
+            return user_id
+        with self._lock:
+            asked = self._asked.get(job_id)
+        if asked is None:
+            job = self._jobs.get_job(job_id)
+            pair = (job.meta or {}).get("telegram_chat") if job is not None else None
+            if isinstance(pair, list) and len(pair) == 2:
+                asked = (int(pair[0]), int(pair[1]))
+                with self._lock:
+                    self._asked.setdefault(job_id, asked)
+        return asked[1] if asked is not None and asked[0] == user_id else user_id
 
     def _import(self, path: Path) -> None:
         """The old JSON file's chats into the database, once; then the file is renamed."""
