@@ -54,6 +54,7 @@ REVIEWER_ROLE_ID = 930_000_000_000_000_001
 OTHER_ROLE_ID = 930_000_000_000_000_002
 GUILD_ROLES = [(GUILD_ID, "@everyone"), (REVIEWER_ROLE_ID, "Reviewer"), (OTHER_ROLE_ID, "Fans")]
 TIMEOUT_S = 60
+NOT_FOUND = object()  # what Recorder.answer returns for a 404
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,9 @@ class Recorder:
         self.messages: dict[int, dict[str, Any]] = {}  # id -> the message as Discord has it
         self.roles = roles if roles is not None else list(GUILD_ROLES)
         self.cdn: dict[str, bytes] = {}  # url -> the bytes of a file a user uploaded
+        # user id -> the role ids they hold in the guild now (as GET .../members/ID answers);
+        # every guild interaction updates it, a test may demote someone in between
+        self.members: dict[int, tuple[int, ...]] = {}
         self.lock = threading.Lock()
         self._ids = itertools.count(950_000_000_000_000_001)
 
@@ -160,6 +164,13 @@ class Recorder:
             recipient = int(body["recipient_id"])
             return {"id": str(dm_channel(recipient)), "type": 1, "last_message_id": None,
                     "recipients": [Person(recipient, f"user{recipient}").payload()]}
+        if method == "GET" and parts[0] == "guilds" and parts[2:3] == ["members"]:
+            roles = self.members.get(int(parts[3]))
+            if roles is None:
+                return NOT_FOUND
+            return {"user": Person(int(parts[3]), f"user{parts[3]}").payload(),
+                    "roles": [str(r) for r in roles], "joined_at": _now(), "deaf": False,
+                    "mute": False, "flags": 0, "nick": None}
         if method == "GET" and parts[0] == "guilds" and parts[-1] == "roles":
             return [_role(role_id, name, i) for i, (role_id, name) in enumerate(self.roles)]
         if parts[0] == "channels" and parts[2:3] == ["messages"]:
@@ -270,8 +281,12 @@ class RecordingHTTP(discord.http.HTTPClient):
         payload = kwargs.get("json")
         if payload is None and form:
             payload = _form_json(form)
-        return self.recorder.record(Call("http", route.method, route.url.removeprefix(
+        answer = self.recorder.record(Call("http", route.method, route.url.removeprefix(
             Route.BASE), payload, names, sizes))
+        if answer is NOT_FOUND:  # as discord.py raises Discord's 404 (Unknown Member)
+            raise discord.NotFound(SimpleNamespace(status=404, reason="Not Found"),
+                                   {"code": 10007, "message": "Unknown Member"})
+        return answer
 
     async def get_from_cdn(self, url: str) -> bytes:
         data = self.recorder.download(url)
@@ -444,6 +459,7 @@ class DiscordHarness:
         }
         if guild:
             channel = channel or CHANNEL_ID
+            self.recorder.members[person.id] = person.roles
             payload.update(
                 guild_id=str(GUILD_ID), guild_locale="en-US", context=0,
                 guild={"id": str(GUILD_ID), "locale": "en-US", "features": []},

@@ -25,7 +25,7 @@ from assistant.channels.discord.bot import DOWNLOAD_LIMIT_MB
 from assistant.channels.discord.buttons import make_id, read_id
 from assistant.channels.discord.render import deliver_artifact
 from assistant.channels.discord.routes import Route, Routes
-from assistant.channels.discord.workspaces import guild_slug
+from assistant.channels.discord.workspaces import guild_slug, role_memberships
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from storage.models import Job, Organization
@@ -268,6 +268,29 @@ def test_a_guild_reviewer_may_approve_a_members_job(dc: DiscordHarness) -> None:
     assert uploads and uploads[-1].files[0].endswith(".md"), uploads
     assert uploads[-1].sizes[0] > 100
     assert dc.recorder.posts(CHANNEL_ID)[-1].content == f"{job_id} is published."
+
+
+def test_a_demoted_reviewer_is_refused_in_dms(dc: DiscordHarness) -> None:
+    """The role is asked of Discord when Bob decides from his DMs: demoted in the guild
+    since he was last seen there, he no longer reviews (the membership used to stay)."""
+    job_id = create(dc)
+    dc.slash("jobs", BOB)  # seen holding the reviewer role in the guild
+    dc.recorder.members[BOB.id] = ()  # then demoted, with no guild interaction since
+    refused(dc.press(dc.button(job_id, "approve"), BOB, guild=False), "is not yours")
+    answer = dc.message(BOB, f"/approve {job_id}")
+    assert "is not yours" in answer[0].content, answer[0].content
+    assert any(c.path.endswith(f"/members/{BOB.id}") for c in dc.recorder.calls)
+    assert status(dc.conv, job_id) == "review"
+    svc = dc.conv.svc
+    assert not role_memberships(svc.db, svc.repo.ensure_user(f"discord:{BOB.id}"))
+
+
+def test_a_reviewer_who_left_the_guild_is_refused(dc: DiscordHarness) -> None:
+    job_id = create(dc)
+    dc.slash("jobs", BOB)
+    del dc.recorder.members[BOB.id]  # Discord answers 404 Unknown Member
+    refused(dc.press(dc.button(job_id, "approve"), BOB, guild=False), "is not yours")
+    assert status(dc.conv, job_id) == "review"
 
 
 def test_dms_work(dc: DiscordHarness) -> None:

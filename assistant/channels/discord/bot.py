@@ -45,7 +45,14 @@ from assistant.channels.discord.files import (
 )
 from assistant.channels.discord.render import approval_text, clip, decided_text, event_text
 from assistant.channels.discord.routes import Routes
-from assistant.channels.discord.workspaces import assign_job, guild_workspace, sync_reviewer
+from assistant.channels.discord.workspaces import (
+    assign_job,
+    guild_workspace,
+    holds_role,
+    member_holds,
+    role_memberships,
+    sync_reviewer,
+)
 from assistant.errors import AssistantError
 
 log = logging.getLogger(__name__)
@@ -147,16 +154,32 @@ class StudioBot(discord.Client):
         if not isinstance(member, discord.Member) or guild is None or not wanted:
             return False
         role_ids = [int(r) for r in getattr(member, "_roles", ())]  # ids from the payload
-        if wanted.isdigit():
-            return int(wanted) in role_ids
         names = {r.id: r.name for r in guild.roles}
-        if any(r not in names for r in role_ids):  # a guild this process has not cached
+        if not wanted.isdigit() and any(r not in names for r in role_ids):  # not cached
             try:
                 names = {r.id: r.name for r in await guild.fetch_roles()}
             except discord.HTTPException:
                 log.warning("cannot read the roles of guild %s", guild.id)
                 return None
-        return any(names.get(r, "").casefold() == wanted.casefold() for r in role_ids)
+        return holds_role(role_ids, wanted, names)
+
+    async def recheck_roles(self, user: ChannelUser, here: int | None) -> None:
+        """Every reviewer membership a Discord role granted ``user`` in a guild other than
+        ``here`` is checked against the roles they hold there now, before they decide: a
+        reviewer demoted since their last press in that guild is refused in DMs too."""
+        svc, wanted = self.conv.svc, self.settings.discord_reviewer_role.strip()
+
+        def memberships() -> tuple[str, list[tuple[uuid.UUID, int]]]:
+            profile = svc.repo.ensure_user(self.conv.username(user))
+            return profile, role_memberships(svc.db, profile)
+
+        profile, granted = await asyncio.to_thread(memberships)
+        for org, guild_id in granted:
+            if guild_id == here:
+                continue  # ``workspace`` synced it from this very interaction
+            holds = await member_holds(self.http, guild_id, int(user.external_id), wanted)
+            if holds is not None:
+                await asyncio.to_thread(sync_reviewer, svc.db, org, profile, holds)
 
     async def workspace(self, interaction: discord.Interaction[Any],
                         user: ChannelUser) -> uuid.UUID | None:
@@ -204,6 +227,7 @@ class StudioBot(discord.Client):
         async with self._handling(interaction):
             user = self.identity(interaction)
             await self.workspace(interaction, user)
+            await self.recheck_roles(user, interaction.guild_id)
             events = await asyncio.to_thread(self.conv.handle, user, text)
             if text == "/help":
                 events = [replace(e, text=f"{DISCORD_HELP}\n{e.text}") for e in events]
@@ -241,6 +265,7 @@ class StudioBot(discord.Client):
             events = await self.add_attachments(user, list(message.attachments))
             await message.channel.send(content=lines(events))
         if message.content.strip():
+            await self.recheck_roles(user, None)  # words may approve ("yes", /approve)
             await self._converse(message, user)
 
     async def _converse(self, message: discord.Message, user: ChannelUser) -> None:
@@ -286,6 +311,7 @@ class StudioBot(discord.Client):
                 return
             user = self.identity(interaction)
             await self.workspace(interaction, user)
+            await self.recheck_roles(user, interaction.guild_id)
             if press.action == "revise":
                 refusal = await asyncio.to_thread(self._refusal, user, press)
                 if refusal:
@@ -311,6 +337,7 @@ class StudioBot(discord.Client):
                 return
             user = self.identity(interaction)
             await self.workspace(interaction, user)
+            await self.recheck_roles(user, interaction.guild_id)
             notes = modal_notes(list(data.get("components", [])))
             await self._decide(interaction, user, Press("revise", press.job_id, press.stage),
                                notes)

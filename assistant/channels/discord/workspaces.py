@@ -11,14 +11,17 @@ role; memberships made by anyone else are left alone.
 
 from __future__ import annotations
 
+import logging
 import uuid
 
+import discord
 from sqlalchemy import exc, select, update
 
 from storage.db import Database
 from storage.jobs import JobRepository
 from storage.models import Job, Organization, OrganizationMember
 
+log = logging.getLogger(__name__)
 SOURCE = {"source": "discord-role"}
 
 
@@ -74,6 +77,46 @@ def _sync(db: Database, org_id: uuid.UUID, user: uuid.UUID, holds_role: bool) ->
         elif not holds_role and member is not None and member.role == "reviewer" and (
                 (member.permissions or {}).get("source") == SOURCE["source"]):
             s.delete(member)
+
+
+def role_memberships(db: Database, user_id: str) -> list[tuple[uuid.UUID, int]]:
+    """(organization, guild id) of every reviewer membership a Discord role granted
+    ``user_id``: what to check again when they decide from somewhere else (a DM)."""
+    with db.session() as s:
+        rows = s.execute(select(OrganizationMember.organization_id, Organization.settings,
+                                OrganizationMember.permissions)
+                         .join(Organization,
+                               Organization.id == OrganizationMember.organization_id)
+                         .where(OrganizationMember.user_id == uuid.UUID(user_id),
+                                OrganizationMember.role == "reviewer")).all()
+    return [(org, int(settings["discord_guild_id"])) for org, settings, permissions in rows
+            if (permissions or {}).get("source") == SOURCE["source"]
+            and str((settings or {}).get("discord_guild_id", "")).isdigit()]
+
+
+def holds_role(role_ids: list[int], wanted: str, names: dict[int, str]) -> bool:
+    """Whether one of ``role_ids`` is the reviewer role (an id, or a name in ``names``,
+    case-insensitive)."""
+    if wanted.isdigit():
+        return int(wanted) in role_ids
+    return any(names.get(r, "").casefold() == wanted.casefold() for r in role_ids)
+
+
+async def member_holds(http: discord.http.HTTPClient, guild_id: int, user_id: int,
+                       wanted: str) -> bool | None:
+    """Whether the member holds the reviewer role in that guild now, asked of Discord (no
+    privileged intent needed); False when they left it, None when Discord cannot say."""
+    try:
+        data = await http.get_member(guild_id, user_id)
+        role_ids = [int(r) for r in data.get("roles", [])]
+        names = {} if wanted.isdigit() else {
+            int(r["id"]): r["name"] for r in await http.get_roles(guild_id)}
+    except discord.NotFound:
+        return False
+    except discord.HTTPException:
+        log.warning("cannot read the roles of %s in guild %s", user_id, guild_id)
+        return None
+    return holds_role(role_ids, wanted, names)
 
 
 def assign_job(db: Database, job_id: str, org_id: uuid.UUID) -> None:
