@@ -2,52 +2,48 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
+
+import pysbd
 
 from assistant.tools.knowledge.documents import Chunk, Document
 
-ABBREVIATIONS = frozenset({
-    "e.g", "i.e", "cf", "vs", "viz", "al", "approx", "ca", "dr", "mr", "mrs", "ms", "mx",
-    "prof", "sr", "jr", "st", "mt", "dept", "est", "inc", "ltd", "co", "corp", "jan", "feb",
-    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "ph.d",
-    "gen", "col", "capt", "lt", "sgt", "rev", "hon", "op",
-})  # fmt: skip
-# Abbreviations that end no sentence only when a number follows: "No. 5", "pp. 12".
-NUMBER_ABBREVIATIONS = frozenset({
-    "no", "nos", "p", "pp", "fig", "figs", "eq", "eqs", "vol", "vols", "ch", "sec", "art",
-})  # fmt: skip
-_BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)\s+")
+# pysbd is far slower than a regular expression: on the sample knowledge base (30 kB, 40
+# sections) it took 500 ms where the hand-written splitter it replaced took 1.3 ms, with the
+# same sentences. A segmenter is cheap to make but keeps state while it segments, so each
+# thread has its own; what costs is the segmenting, so paragraphs are cached: a job splits the
+# same passages many times (writer, verifier, QA). Replaying the 602 calls of five pipeline
+# runs (27 kB of distinct text): 2.4 s uncached, 0.31 s with a cold cache, 11 ms warm (the
+# hand-written splitter: 21 ms), and the same sentences for every call.
+_LOCAL = threading.local()
+PARAGRAPH_CACHE = 8192
+
+
+def _segmenter() -> pysbd.Segmenter:
+    segmenter: pysbd.Segmenter | None = getattr(_LOCAL, "segmenter", None)
+    if segmenter is None:
+        segmenter = _LOCAL.segmenter = pysbd.Segmenter(language="en", clean=False)
+    return segmenter
+
+
+@functools.lru_cache(maxsize=PARAGRAPH_CACHE)
+def _paragraph_sentences(paragraph: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in _segmenter().segment(paragraph) if s.strip())
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split text into sentences; blank lines always end one.
+    """Split text into sentences (pysbd, English rules); blank lines always end one.
 
     Abbreviations ("e.g.", "Dr.", "U.S."), initials ("J. Smith") and decimals ("3.5") do not
-    end a sentence; a boundary needs ., ! or ? then space then an upper-case letter, a digit,
-    a quote or a bracket.
+    end a sentence. Whitespace inside a paragraph is collapsed to single spaces.
     """
     sentences: list[str] = []
     for paragraph in re.split(r"\n\s*\n", text):
         paragraph = " ".join(paragraph.split())
-        start = 0
-        for match in _BOUNDARY.finditer(paragraph):
-            after = paragraph[match.end() : match.end() + 1]
-            if not after or not (after.isupper() or after.isdigit() or after in "\"'“‘([¿¡"):
-                continue
-            if match.group(1) == "." and not match.group(2):
-                word = paragraph[start : match.start()].rsplit(" ", 1)[-1].lstrip("(\"'“‘")
-                lower = word.lower()
-                if (
-                    lower in ABBREVIATIONS
-                    or (lower in NUMBER_ABBREVIATIONS and after.isdigit())
-                    or (len(word) == 1 and word.isupper())
-                ):
-                    continue
-            sentences.append(paragraph[start : match.end()].strip())
-            start = match.end()
-        tail = paragraph[start:].strip()
-        if tail:
-            sentences.append(tail)
+        if paragraph:
+            sentences.extend(_paragraph_sentences(paragraph))
     return sentences
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from assistant.errors import InputError
 from assistant.tools.knowledge.chunking import chunk_sections, split_sentences
 from assistant.tools.knowledge.documents import Chunk, DocKind, Document
+from assistant.tools.knowledge.markdown import parse_markdown, strip_inline_markdown
 
 KINDS: dict[str, DocKind] = {
     ".md": "markdown",
@@ -83,7 +84,7 @@ def parse_document(data: bytes, path: Path, kind: DocKind | None = None) -> Docu
     else:
         raw = _decode(data, name)
         if kind == "markdown":
-            title, sections = _parse_markdown(raw)
+            title, sections = parse_markdown(raw)
         elif kind == "html":
             title, sections = _parse_html(raw)
         else:
@@ -131,104 +132,6 @@ def _paragraphs(lines: list[str]) -> str:
             paragraphs.append(" ".join(current))
             current = []
     return "\n\n".join(paragraphs)
-
-
-# --- markdown ------------------------------------------------------------------------------
-
-_ATX = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s+(.*)$")
-_HR = re.compile(r"^ {0,3}([-*_])(\s*\1){2,}\s*$")
-_LINK_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S+")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
-_INLINE: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"<!--.*?-->"), ""),
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images -> alt text
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # [text](url) -> text
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # [text][ref] -> text
-    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),  # <url> -> url
-    (re.compile(r"</?[A-Za-z][^>]*>"), ""),  # inline html tags
-    (re.compile(r"`+([^`]+?)`+"), r"\1"),
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
-    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
-    (re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])"), r"\1"),
-    (re.compile(r"~~(.+?)~~"), r"\1"),
-    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!>|])"), r"\1"),  # backslash escapes
-]
-
-
-def strip_inline_markdown(text: str) -> str:
-    for pattern, repl in _INLINE:
-        text = pattern.sub(repl, text)
-    return text.strip()
-
-
-def _parse_markdown(raw: str) -> tuple[str, list[tuple[str, str]]]:
-    lines = raw.splitlines()
-    if lines and lines[0].strip() == "---":  # YAML front matter
-        end = next((i for i, line in enumerate(lines[1:], 1) if line.strip() in ("---", "...")), 0)
-        lines = lines[end + 1 :] if end else lines
-    title = ""
-    sections: list[tuple[str, str]] = []
-    heading = ""
-    body: list[str] = []
-    fence = ""
-
-    def flush() -> None:
-        sections.append((heading, _paragraphs(body)))
-
-    for i, line in enumerate(lines):
-        fence_match = _FENCE.match(line)
-        if fence:
-            if (
-                fence_match
-                and fence_match.group(1)[0] == fence[0]
-                and len(fence_match.group(1)) >= len(fence)
-            ):
-                fence = ""
-                body.append("")
-            continue  # code is no prose to cite: dropped (its "# lines" are no headings)
-        if fence_match:
-            fence = fence_match.group(1)
-            body.append("")
-            continue
-        atx = _ATX.match(line)
-        setext = (
-            _SETEXT.match(line)
-            and i > 0
-            and body
-            and body[-1].strip()
-            and not _LIST_ITEM.match(body[-1])
-        )
-        if atx or setext:
-            if atx:
-                level, text = len(atx.group(1)), atx.group(2)
-            else:
-                level, text = (1 if line.strip()[0] == "=" else 2), body.pop()
-                while body and body[-1].strip():  # a setext heading can span lines
-                    text = body.pop() + " " + text
-            flush()
-            heading, body = strip_inline_markdown(text), []
-            if level == 1 and not title:
-                title = heading
-            continue
-        if _HR.match(line) or _LINK_DEF.match(line) or _TABLE_RULE.match(line):
-            body.append("")
-            continue
-        item = _LIST_ITEM.match(line)
-        stripped = line.strip()
-        if item:  # each list item is its own paragraph
-            body.extend(["", strip_inline_markdown(item.group(1))])
-        elif stripped.startswith(">"):
-            body.append(strip_inline_markdown(stripped.lstrip("> ")))
-        elif stripped.startswith("|"):
-            cells = [strip_inline_markdown(c) for c in stripped.strip("|").split("|")]
-            body.extend(["", " — ".join(c for c in cells if c)])
-        else:
-            body.append(strip_inline_markdown(line) if stripped else "")
-    flush()
-    return title, sections
 
 
 # --- html --------------------------------------------------------------------------------
