@@ -284,7 +284,8 @@ class RecordingHTTP(discord.http.HTTPClient):
         answer = self.recorder.record(Call("http", route.method, route.url.removeprefix(
             Route.BASE), payload, names, sizes))
         if answer is NOT_FOUND:  # as discord.py raises Discord's 404 (Unknown Member)
-            raise discord.NotFound(SimpleNamespace(status=404, reason="Not Found"),
+            gone = SimpleNamespace(status=404, reason="Not Found")
+            raise discord.NotFound(gone,  # type: ignore[arg-type]
                                    {"code": 10007, "message": "Unknown Member"})
         return answer
 
