@@ -129,14 +129,28 @@ def _http_probe(url: str) -> Callable[[], None]:
 
 
 def _ollama(base: str, model: str | None) -> Callable[[], None]:
+    """Ollama answers, through its own client: ``show(model)`` when a model is configured
+    (404: not pulled yet; say how), else ``list()``."""
     def probe() -> None:
-        tags = _http(base.rstrip("/") + "/api/tags")
-        if not model or not isinstance(tags, dict):
-            return
-        names = {str(m.get("name", "")) for m in tags.get("models", []) if isinstance(m, dict)}
-        wanted = model if ":" in model else f"{model}:latest"
-        if wanted not in names and model not in names:
-            raise _Down(f"it has no model {model!r}: run `ollama pull {model}`")
+        import httpx
+        import ollama
+
+        client = ollama.Client(host=base, timeout=TIMEOUT_S)
+        try:
+            if model:
+                client.show(model)
+            else:
+                client.list()
+        except ollama.ResponseError as err:
+            if err.status_code == 404 and model:
+                raise _Down(f"it has no model {model!r}: run `ollama pull {model}`") from err
+            if err.status_code >= 500:
+                raise _Down(f"HTTP {err.status_code}: {err.error}") from err
+            # any other answer (a proxy that wants a key, ...): the server is up
+        except (ConnectionError, httpx.HTTPError) as err:
+            # the client raises a generic ConnectionError; the reason is the httpx error
+            reason = err.__context__ if isinstance(err.__context__, httpx.HTTPError) else err
+            raise _Down(_first_line(reason)) from err
 
     return probe
 
