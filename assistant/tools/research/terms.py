@@ -166,12 +166,28 @@ def stem_line(text: str, language: str = "en") -> str:
     return " " + " ".join(stems(text, language)) + " "
 
 
+def detect_language(text: str, default: str = "en") -> str:
+    """en, es or fr by their function words ("cómo", "las" / "comment", "les"): a language
+    needs two more of its own than ``default`` has ("a la carte menus" stays English).
+    Requests are too short for statistical detectors (langdetect calls "how tides work"
+    Dutch now and then); the three editions' own words decide."""
+    words = tokens(text)
+    counts = {lang: sum(w in stops for w in words) for lang, stops in _FOLDED_STOPWORDS.items()}
+    best = max(counts, key=lambda lang: counts[lang])
+    return best if counts[best] >= counts.get(default, 0) + 2 else default
+
+
+# Tokens are folded (no accents), so the word lists are compared folded too.
+_FOLDED_STOPWORDS = {lang: frozenset(fold(w) for w in words) for lang, words in STOPWORDS.items()}
+_FOLDED_GENERIC = {lang: frozenset(fold(w) for w in words) for lang, words in GENERIC.items()}
+
+
 def _content(word: str, language: str) -> bool:
-    return word not in STOPWORDS.get(language, STOPWORDS["en"]) and len(word) > 1
+    return word not in _FOLDED_STOPWORDS.get(language, _FOLDED_STOPWORDS["en"]) and len(word) > 1
 
 
 def _generic(word: str, language: str) -> bool:
-    return word in GENERIC.get(language, frozenset())
+    return word in _FOLDED_GENERIC.get(language, frozenset())
 
 
 @dataclass

@@ -14,7 +14,7 @@ from assistant.tools.research.relevance import (
     addresses_model,
     split_passages,
 )
-from assistant.tools.research.terms import key_terms, present, stem_line, stems
+from assistant.tools.research.terms import detect_language, key_terms, present, stem_line, stems
 from evals.relevance import judge, load, scores
 
 
@@ -146,3 +146,13 @@ def test_split_passages_drops_planted_instructions_and_headings() -> None:
     assert "chromatophores" in joined and "one pigment" in joined
     assert all(p.text != "Octopus Colour" for p in passages)
     assert passages[0].heading == "Octopus Colour"
+
+
+@pytest.mark.parametrize(("topic", "language"), [
+    ("how tides work", "en"), ("cómo funcionan las mareas", "es"),
+    ("comment fonctionnent les marées", "fr"), ("a la carte menus", "en"),
+    ("the Zorvath Institute's 2027 budget", "en"),
+])
+def test_the_request_language_is_detected_by_its_function_words(topic: str, language: str
+                                                                 ) -> None:
+    assert detect_language(topic) == language
