@@ -2,7 +2,7 @@
 # AgenticAI Lab: one image for the Chainlit app, the Celery workers and the chat bots.
 #
 #   docker build -t agenticai-lab .                                        # CPU image
-#   docker build --build-arg EXTRAS=embedded,postgres,gpu -t agenticai-lab:gpu .
+#   docker build --build-arg EXTRAS=embedded,postgres,redis,gpu -t agenticai-lab:gpu .
 #
 # The command is the `assistant` CLI: `docker run agenticai-lab chat`, `... worker --queues cpu`.
 # State lives in /data (ASSISTANT_DATA_DIR): mount a volume there.
@@ -12,7 +12,7 @@ ARG PYTHON_IMAGE=python:3.11-slim
 # --- build: compilers for llama-cpp-python (built from source), then the virtualenv ----------
 FROM ${PYTHON_IMAGE} AS build
 
-ARG EXTRAS=embedded,postgres
+ARG EXTRAS=embedded,postgres,redis
 # A portable llama.cpp (x86-64-v3), not -march=native of whichever machine builds it: the
 # Makefile's LLAMA_CMAKE_ARGS (some virtual machines report AMX they cannot run)
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \

@@ -4,8 +4,10 @@
 database and the checkpoints, Redis, the task broker, Qdrant, Ollama or an
 OpenAI-compatible server) with a short timeout, all at once. A server that does not answer
 raises ONE :class:`~assistant.errors.ConfigError` naming the setting and the URL (password
-masked), instead of a traceback in the middle of a job. The embedded defaults need no
-server, so with none configured it checks nothing and returns at once.
+masked), instead of a traceback in the middle of a job; so does a configured part whose
+optional package (an extra: ``postgres``, ``redis``, ``openai``, ``anthropic``) is not
+installed. The embedded defaults need no server, so with none configured it checks nothing
+and returns at once.
 
 ``assistant make`` / ``resume`` call it first; so do the long-running commands (chat, the
 bots, the worker) through :func:`prepare_long_running`, which also serves Prometheus
@@ -204,6 +206,42 @@ def planned_checks(settings: Settings) -> list[Check]:
     return checks
 
 
+# What a setting needs beyond the core install: (module to import, the extra that has it).
+_EXTRAS = {"postgres": ("psycopg", "postgres"), "redis": ("redis", "redis"),
+           "openai": ("langchain_openai", "openai"),
+           "anthropic": ("langchain_anthropic", "anthropic")}
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def missing_extras(settings: Settings) -> list[str]:
+    """One line per configured part whose optional package is not installed, naming the
+    setting and the extra to install."""
+    wanted: list[tuple[str, str]] = []
+    if _backend(settings.resolved_database_url) in _POSTGRES:
+        wanted.append(("ASSISTANT_DATABASE_URL", "postgres"))
+    if settings.checkpoint_url and _backend(settings.checkpoint_url) in _POSTGRES:
+        wanted.append(("ASSISTANT_CHECKPOINT_URL", "postgres"))
+    if settings.redis_url:
+        wanted.append(("ASSISTANT_REDIS_URL", "redis"))
+    if settings.broker_url and urlsplit(settings.broker_url).scheme.startswith("redis"):
+        wanted.append(("ASSISTANT_BROKER_URL", "redis"))
+    if settings.llm_provider in ("openai", "anthropic"):
+        wanted.append((f"ASSISTANT_LLM_PROVIDER={settings.llm_provider}",
+                       settings.llm_provider))
+    lines = []
+    for setting, part in wanted:
+        module, extra = _EXTRAS[part]
+        line = f"{setting} needs the `{extra}` extra: pip install 'agenticai-lab[{extra}]'"
+        if not _installed(module) and line not in lines:
+            lines.append(line)
+    return lines
+
+
 def _run(check: Check) -> str | None:
     try:
         check.probe()
@@ -215,6 +253,9 @@ def _run(check: Check) -> str | None:
 def check_services(settings: Settings) -> list[str]:
     """Reach every configured server at once; ConfigError naming each one that does not
     answer (one line). Returns the settings checked."""
+    missing = missing_extras(settings)
+    if missing:
+        raise ConfigError("; ".join(missing))
     checks = planned_checks(settings)
     if not checks:
         return []

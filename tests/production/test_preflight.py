@@ -165,6 +165,31 @@ def test_ollama_without_a_model_setting_only_lists(tmp_path: Path, ollama_tags: 
     assert check_services(unset) == ["ASSISTANT_LLM_BASE_URL"]
 
 
+@pytest.mark.parametrize(("extra", "module", "settings"), [
+    ("postgres", "psycopg", {"database_url": "postgresql+psycopg://app@db/assistant"}),
+    ("redis", "redis", {"redis_url": "redis://redis:6379/0"}),
+    ("openai", "langchain_openai", {"llm_provider": "openai"}),
+    ("anthropic", "langchain_anthropic", {"llm_provider": "anthropic"}),
+])
+def test_a_part_whose_extra_is_missing_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str, module: str,
+    settings: dict[str, Any],
+) -> None:
+    from assistant.infra import preflight
+
+    real = preflight._installed
+    monkeypatch.setattr(preflight, "_installed", lambda name: name != module and real(name))
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as caught:
+        check_services(_settings(tmp_path, **settings))  # before any server is reached
+    message = caught.value.user_message
+    assert f"needs the `{extra}` extra: pip install 'agenticai-lab[{extra}]'" in message
+    assert message.startswith("ASSISTANT_") and "\n" not in message
+    assert time.monotonic() - started < 1
+    monkeypatch.setattr(preflight, "_installed", real)
+    assert preflight.missing_extras(_settings(tmp_path, **settings)) == []  # all installed here
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("command", [["make", "tides", "--yes"], ["resume", "job-00000000"]])
 def test_make_and_resume_stop_at_once_with_one_line(tmp_path: Path, command: list[str]) -> None:
