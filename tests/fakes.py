@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -33,6 +34,31 @@ class ScriptedChat(BaseChatModel):
 def scripted(*replies: str | dict[str, Any]) -> ChatModel:
     texts = [r if isinstance(r, str) else json.dumps(r) for r in replies]
     return ChatModel(ScriptedChat(replies=texts, prompts=[]), "fake", "scripted", "prompt")
+
+
+class ReadingChat(BaseChatModel):
+    """Answers each prompt with ``reply(prompt)``: a stand-in for a model that rewrites what
+    it was shown (the writer's sources differ by run, so a fixed reply cannot cite them)."""
+
+    reply: Callable[[str], str | dict[str, Any]]
+    prompts: list[str] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "reading"
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> ChatResult:
+        prompt = "\n".join(str(m.content) for m in messages)
+        self.prompts.append(prompt)
+        answer = self.reply(prompt)
+        text = answer if isinstance(answer, str) else json.dumps(answer)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
+
+
+def reading(reply: Callable[[str], str | dict[str, Any]]) -> ChatModel:
+    return ChatModel(ReadingChat(reply=reply, prompts=[]), "fake", "reading", "prompt")
 
 
 FRAMING = {

@@ -1,51 +1,44 @@
 """write: turn the research into a script for the brief's format and style.
 
-Two writers share one output (``Script``):
-- grounded: the body is composed from the best source sentences (tools/compose.py) and
-  the model writes only the framing — right for the tiny embedded model;
-- generative: the model writes the whole piece from the numbered sources — for
-  Ollama or an API model. Citations are checked either way.
+Generate, then verify. Both writers build on one pool of source sentences (each usable
+once) and end in the same checks:
+- grounded (the embedded model): an outline of what the audience needs is filled with the
+  source sentences that fit each beat, toward the target length; the model rephrases them
+  into the style, and a rewrite is kept only when the verifier
+  (assistant/tools/quality/support.py) finds it supported by the sentence it rewrites;
+- generative (Ollama or an API model): the model writes the whole piece from the quoted
+  sources; every sentence is then traced to a source sentence and kept, replaced by the
+  source's words or removed, and the piece is filled toward its length like a grounded one.
+Title, hook, call to action and description are checked the same way (tools/writing/
+framing.py). A piece the sources cannot fill stops short and says so in ``Script.notes``.
 """
 
 from __future__ import annotations
 
 import re
+import time
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from assistant.content import (
-    TEMPLATE_FOR_FORMAT,
-    Brief,
-    Finding,
-    Research,
-    Script,
-    Section,
-    Source,
-)
+from assistant.content import TEMPLATE_FOR_FORMAT, Brief, Research, Script, Section, Source
 from assistant.errors import NoSourcesError
 from assistant.graph.progress import emit
 from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
 from assistant.llm import structured
 from assistant.tools.quality.text import BrandRules
-from assistant.tools.writing import compose
-from assistant.tools.writing.templates import StylePreset, render_markdown, render_prompt, style
+from assistant.tools.writing import compose, framing, rephrase
+from assistant.tools.writing.budget import Budget
+from assistant.tools.writing.compose import Part, Said
+from assistant.tools.writing.framing import Framing
+from assistant.tools.writing.outline import kind_of, outline
+from assistant.tools.writing.pool import Pool, build_pool
+from assistant.tools.writing.templates import render_markdown, render_prompt, style
+from assistant.tools.writing.verify import DraftPart, verify_draft
 
 STEP = "write"
-
-
-class Framing(BaseModel):
-    """What the model writes around a grounded body.
-
-    Every string and list is bounded: constrained decoding then cannot run a small
-    model into a never-ending string.
-    """
-
-    title: str = Field(max_length=80)
-    hook: str = Field(max_length=160)
-    call_to_action: str = Field(max_length=120)
-    description: str = Field(max_length=240)
+__all__ = ["Draft", "DraftSection", "Framing", "adjusted_target", "run", "visual_prompt"]
 
 
 class DraftSection(BaseModel):
@@ -76,11 +69,9 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
         notes += [f"QA: {c.name}: {c.message}" for c in state["qa"].fixable_failures]
     rules = BrandRules.load(svc.settings.resolved_brand_rules)
     chat = svc.chat()
-    emit(STEP, f"writing a {brief.format} ({brief.style}) with {chat.label}", 5)
-    if svc.settings.effective_writer_mode == "grounded":
-        script = write_grounded(brief, research, notes, rules, svc)
-    else:
-        script = write_generative(brief, research, notes, svc)
+    mode = svc.settings.effective_writer_mode
+    emit(STEP, f"writing a {brief.format} ({brief.style}) with {chat.label}, {mode}", 5)
+    script = write(brief, research, notes, rules, svc, mode)
     script = script.model_copy(update={"version": version})
     markdown = render_markdown(script, brief, rules.required_disclosure)
     job = state["job_id"]
@@ -91,9 +82,6 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     emit(STEP, f"draft v{version}: {script.word_count()} words, {len(script.sections)} sections",
          100)
     return {"script": script}
-
-
-# --- grounded --------------------------------------------------------------------------
 
 
 def adjusted_target(brief: Brief, notes: list[str]) -> Brief:
@@ -116,185 +104,146 @@ def adjusted_target(brief: Brief, notes: list[str]) -> Brief:
     return brief.model_copy(update=update)
 
 
-def write_grounded(
-    brief: Brief, research: Research, notes: list[str], rules: BrandRules, svc: Services
-) -> Script:
-    sized = adjusted_target(brief, notes)
-    candidates = [
-        c for c in compose.rank_sentences(brief.topic, research.findings, svc.embedder())
-        if not rules.banned_in(c.text)
-    ]
-    sections = compose.compose_body(sized, candidates)
-    if not sections:
+def _pool(brief: Brief, research: Research, rules: BrandRules, svc: Services) -> Pool:
+    pool = build_pool(brief.topic, research.findings, svc.embedder())
+    pool.titles = {s.id: s.title for s in research.sources}
+    banned = {s.index for s in pool.sentences if rules.banned_in(s.text)}
+    pool.used |= banned  # never offered, never used
+    if len(pool.free()) == 0:
         raise NoSourcesError(
-            f"the sources found for {brief.topic!r} hold no usable sentences; "
+            f"the sources found for {brief.topic!r} hold no usable sentences about it; "
             "add material with `assistant kb add PATH` and resume the job"
         )
-    emit(STEP, f"composed {len(sections)} sections from {len(candidates)} source sentences", 40)
-    preset = style(brief.style)
-    for section in sections:
-        if not section.heading:  # a source's introduction has no heading of its own
-            section.heading = "The big picture"
-        section.visual_prompt = visual_prompt(section, brief)
-    # A small model frames best from a few short facts: the opening sentences.
-    facts = [Finding(text=s.text.split(". ")[0].rstrip(".") + ".", source_id=s.citations[0])
-             for s in sections[:3]]
-    framing, fallbacks = frame(brief, facts, notes, preset, svc, rules)
-    emit(STEP, "framing written", 90)
-    # The framing's real length is known only now: drop trailing sections that would
-    # push the piece past its length.
-    framing_words = len(f"{framing.hook} {framing.call_to_action}".split())
-    limit = int(sized.target_words * 1.15)
-    while len(sections) > 1 and framing_words + sum(
-            len(s.text.split()) for s in sections) > limit:
-        sections.pop()
-    return Script(
-        format=brief.format,
-        title=framing.title,
-        hook=framing.hook,
-        sections=sections,
-        call_to_action=framing.call_to_action,
-        description=framing.description,
-        # Tags and keywords come from the topic and the sources' own headings: a tiny
-        # model's lists were noise (and the slowest part of its answer).
-        hashtags=_hashtags([], brief, preset.hashtags),
-        seo_keywords=_keywords(brief, sections),
-        citations=_cited_sources(sections, research),
-        writer=f"grounded ({svc.chat().label})",
-        notes=[f"{name}: the model's answer was unusable; used the style's pattern"
-               for name in fallbacks],
-    )
+    return pool
 
 
-FRAMING_FIELDS = ("title", "hook", "call_to_action", "description")
-FRAMING_TOKENS = 220  # the bounded Framing fits; more only lets a small model ramble
+def write(brief: Brief, research: Research, notes: list[str], rules: BrandRules,
+          svc: Services, mode: str) -> Script:
+    started = time.monotonic()
+    sized = adjusted_target(brief, notes)
+    pool = _pool(sized, research, rules, svc)
+    embedder, chat = svc.embedder(), svc.chat()
+    budget = Budget.for_format(sized.format, chat)
+    # A surprising fact stays out of the body, so the hook can state it if the model's
+    # hook fails its checks.
+    reserved = framing.surprising(pool)
+    if reserved is not None:
+        pool.use(reserved)
+    said = Said()
+    writer_notes: list[str] = []
+    draft = _draft(sized, pool, notes, svc) if mode == "generative" else None
+    if draft is not None:
+        drafts = [DraftPart(s.heading, s.text, s.visual_prompt) for s in draft.sections]
+        parts, report = verify_draft(drafts, sized, pool, embedder, said)
+        writer_notes += report.notes()
+        compose.fill(sized, pool, parts, said)
+        proposed: Framing | None = Framing(
+            title=draft.title[:80], hook=draft.hook[:160],
+            call_to_action=draft.call_to_action[:120], description=draft.description[:240])
+    else:
+        if mode == "generative":
+            writer_notes.append("the model wrote no usable draft; composed from the sources")
+        kind = kind_of(sized, research.findings)
+        parts = compose.plan(sized, pool, outline(sized, kind), said)
+        emit(STEP, f"outlined a {kind}: {len(parts)} sections from {len(pool)} source "
+                   "sentences", 30)
+        sources = [line.source for part in parts for line in part.lines]
+        proposed = framing.ask(sized, sources + ([reserved] if reserved else []), notes, chat,
+                               budget)
+    if not parts:
+        raise NoSourcesError(f"nothing the sources say about {brief.topic!r} survived the "
+                             "checks; add material with `assistant kb add PATH`")
+    body = [line.text for part in parts for line in part.lines]
+    evidence = [line.source.text for part in parts for line in part.lines]
+    evidence += [reserved.text] if reserved else []
+    frame = framing.settle(sized, style(sized.style), proposed, body=body, evidence=evidence,
+                           reserved=reserved, embedder=embedder, said=Said(*body),
+                           banned=rules.banned_in)
+    if not frame.hook:
+        _hook_from_body(frame, parts)
+    writer_notes += [f"{f}; used a checked fallback" for f in frame.fallbacks]
+    emit(STEP, "title, hook and call to action checked", 50)
+    if frame.hook_source is None and reserved is not None:
+        # The model's own hook stood: the reserved fact may still serve the body.
+        pool.used.discard(reserved.index)
+        compose.fill(sized, pool, parts, Said(frame.hook, *body))
+    for part in parts:
+        part.order()
+    if draft is None:
+        report_r = rephrase.rephrase(parts, sized, chat, embedder, notes, budget)
+        writer_notes += [n for n in [report_r.note()] if n]
+        emit(STEP, f"rephrased {report_r.kept} sentences", 80)
+    parts = _dedupe(parts, frame.hook)
+    script = _script(sized, parts, frame, research, svc, mode)
+    note = compose.thin_note(sized, script.word_count(), len(research.findings),
+                             sum(len(f.text.split()) for f in research.findings))
+    if note:
+        writer_notes.insert(0, note)
+        emit(STEP, note, 90)
+    if budget.skipped:
+        writer_notes.append("no model time left for " + ", ".join(budget.skipped)
+                            + f" ({budget.seconds:.0f} s per {sized.format})")
+    emit(STEP, f"written in {time.monotonic() - started:.1f} s", 95)
+    return script.model_copy(update={"notes": writer_notes})
 
 
-def frame(
-    brief: Brief, findings: list[Finding], notes: list[str], preset: StylePreset, svc: Services,
-    rules: BrandRules,
-) -> tuple[Framing, list[str]]:
-    """Ask the model for the framing; keep each field's first good answer over a few tries.
-
-    A field the model never gets right falls back to the style's pattern, and the
-    script records that it did (``Script.notes``).
-    """
-    chat = svc.chat()
-    prompt = render_prompt("glue", brief, findings, notes)
-    good: dict[str, object] = {}
-    source_texts = {f.text for f in findings}
-    complaint = ""
-    # Two tries at most: each costs seconds on the embedded model, and the style's
-    # patterns are a sound fallback for any field still missing.
-    for _ in range(min(svc.settings.structured_retries + 1, 2)):
-        messages = [SystemMessage("You are a careful science writer."), HumanMessage(prompt)]
-        if complaint:
-            messages.append(HumanMessage(f"Your last answer had problems: {complaint}. Fix them."))
-        try:
-            answer = structured(chat, Framing, messages, retries=0, max_tokens=FRAMING_TOKENS)
-        except Exception as exc:  # noqa: BLE001 - a bad attempt is just a bad attempt
-            complaint = str(exc)[:200]
-            continue
-        problems = []
-        for name in FRAMING_FIELDS:
-            value = str(getattr(answer, name)).strip()
-            why = _framing_problem(name, value, brief, source_texts) or (
-                f"uses the banned phrase {rules.banned_in(value)[0]!r}"
-                if rules.banned_in(value) else None)
-            if why is None:
-                good.setdefault(name, value)
-            else:
-                problems.append(f"{name} {why}")
-        if good.get("hook") and good.get("hook") == good.get("title"):
-            del good["hook"]
-            problems.append("hook repeats the title")
-        if all(n in good for n in FRAMING_FIELDS):
-            break
-        complaint = "; ".join(problems)
-    fallbacks = [n for n in FRAMING_FIELDS if n not in good]
-    topic = brief.topic.rstrip("?.! ")
-    defaults = {
-        "title": preset.title_pattern.format(Topic=_title_case(topic), topic=topic),
-        "hook": preset.hook_pattern.format(Topic=_title_case(topic), topic=topic),
-        "call_to_action": preset.call_to_action,
-        "description": f"{_title_case(topic)}: a sourced explainer in a {brief.style} style.",
-    }
-    for name in fallbacks:
-        good[name] = defaults[name]
-    return Framing.model_validate(good), fallbacks
-
-
-# Phrases a small model copies from its instructions rather than following them.
-_INSTRUCTION_ECHO = ("one sentence", "one question", "names the topic", "catchy title", "json")
-
-
-def _framing_problem(name: str, value: str, brief: Brief, sources: set[str]) -> str | None:
-    if len(value.split()) < 2:
-        return "is empty or one word"
-    if name in ("title", "hook") and not compose.mentions_topic(value, brief.topic):
-        return f"does not name the topic {brief.topic!r}"
-    if name == "hook" and (value in sources or any(value in s for s in sources)):
-        return "copies a source sentence"
-    if name == "hook" and len(value.split()) < 6:
-        return "is too short to hook anyone"
-    if name in ("title", "hook") and any(p in value.lower() for p in _INSTRUCTION_ECHO):
-        return "repeats the instructions instead of answering them"
-    if name == "hook" and len(value.split()) > 30:
-        return "is longer than 30 words"
-    if name == "title" and len(value) > 70:
-        return "is longer than 70 characters"
-    if re.search(r"(\b\w+\b)(\W+\1\b){3,}", value, re.IGNORECASE):
-        return "repeats itself"
-    return None
-
-
-# --- generative ------------------------------------------------------------------------
-
-
-def write_generative(
-    brief: Brief, research: Research, notes: list[str], svc: Services
-) -> Script:
-    known = {s.id for s in research.sources}
-
-    def check(draft: Draft) -> str | None:
-        bad = sorted({c for s in draft.sections for c in s.citations if c not in known})
-        if bad:
-            return f"citations {bad} are not source ids; use only {sorted(known)}"
-        if any(not s.citations for s in draft.sections):
-            return "every section must cite at least one source id"
-        if not compose.mentions_topic(draft.title + " " + draft.hook, brief.topic):
-            return f"the title and hook must name the topic {brief.topic!r}"
+def _draft(brief: Brief, pool: Pool, notes: list[str], svc: Services) -> Draft | None:
+    """The capable model's whole piece from the quoted sources, or None if it gave none."""
+    sources = sorted(pool.free(), key=lambda s: (s.source_id, s.position))
+    prompt = render_prompt(TEMPLATE_FOR_FORMAT[brief.format], brief, [], notes,
+                           sources=sources)
+    try:
+        return structured(svc.chat(), Draft, [SystemMessage("You are a careful science "
+                                                            "writer."), HumanMessage(prompt)],
+                          retries=svc.settings.structured_retries)
+    except Exception:  # noqa: BLE001 - the grounded writer takes over, and says so
         return None
 
-    prompt = render_prompt(TEMPLATE_FOR_FORMAT[brief.format], brief, research.findings, notes)
-    draft = structured(
-        svc.chat(), Draft, [SystemMessage("You are a careful science writer."),
-                            HumanMessage(prompt)],
-        retries=svc.settings.structured_retries, check=check,
-    )
-    sections = [
-        Section(heading=s.heading, text=s.text, visual_prompt=s.visual_prompt,
-                citations=s.citations, target_seconds=round(len(s.text.split()) / 2.5, 1))
-        for s in draft.sections
-    ]
+
+def _hook_from_body(frame: framing.Frame, parts: list[Part]) -> None:
+    """Every free sentence went into the body: the hook takes the body's most factual
+    sentence from a section that keeps others (it says it once, as the opening)."""
+    lines = [(line, part) for part in parts if len(part.lines) > 1 for line in part.lines]
+    if not lines:
+        return
+    line, part = max(lines, key=lambda lp: lp[0].source.facts)
+    part.lines.remove(line)
+    frame.hook, frame.hook_source = line.source.text, line.source
+
+
+def _dedupe(parts: list[Part], hook: str) -> list[Part]:
+    """Last guard: no sentence and no six-word run twice (the hook included), whatever
+    rewrote what. A rewrite that repeats falls back to its source's words first."""
+    said = Said(hook)
+    for part in parts:
+        kept = []
+        for line in part.lines:
+            if said.repeats(line.text) and line.rewritten:
+                line.text, line.rewritten = line.source.text, False
+            if said.repeats(line.text):
+                continue
+            said.add(line.text)
+            kept.append(line)
+        part.lines = kept
+    return [p for p in parts if p.lines]
+
+
+def _script(brief: Brief, parts: list[Part], frame: framing.Frame, research: Research,
+            svc: Services, mode: str) -> Script:
     preset = style(brief.style)
+    sections = [p.to_section() for p in parts]
+    for section in sections:
+        if not section.visual_prompt:
+            section.visual_prompt = visual_prompt(section, brief)
     return Script(
-        format=brief.format, title=draft.title, hook=draft.hook, sections=sections,
-        call_to_action=draft.call_to_action, description=draft.description,
-        hashtags=_hashtags(draft.hashtags, brief, preset.hashtags),
-        seo_keywords=draft.seo_keywords, citations=_cited_sources(sections, research),
-        writer=f"generative ({svc.chat().label})",
-    )
-
-
-# --- shared helpers --------------------------------------------------------------------
-
-
-def _title_case(text: str) -> str:
-    small = {"a", "an", "the", "of", "and", "or", "in", "on", "to", "for", "is", "why", "how"}
-    words = text.split()
-    return " ".join(
-        w if (i and w.lower() in small) else w[:1].upper() + w[1:] for i, w in enumerate(words)
+        format=brief.format, title=frame.title, hook=frame.hook, sections=sections,
+        call_to_action=frame.call_to_action, description=frame.description,
+        # Tags and keywords come from the topic and the sources' own headings: a small
+        # model's lists were noise.
+        hashtags=_hashtags([], brief, preset.hashtags),
+        seo_keywords=_keywords(brief, sections),
+        citations=_cited_sources(sections, research, frame),
+        writer=f"{mode} ({svc.chat().label})",
     )
 
 
@@ -317,9 +266,13 @@ def _hashtags(proposed: list[str], brief: Brief, count: int) -> list[str]:
 
 def _keywords(brief: Brief, sections: list[Section]) -> list[str]:
     words = [brief.topic.lower(), *(s.heading.lower() for s in sections if s.heading)]
-    return list(dict.fromkeys(w for w in words if w != "the big picture"))[:8]
+    return list(dict.fromkeys(words))[:8]
 
 
-def _cited_sources(sections: list[Section], research: Research) -> list[Source]:
-    order = dict.fromkeys(c for s in sections for c in s.citations)
+def _cited_sources(sections: list[Section], research: Research,
+                   frame: framing.Frame) -> list[Source]:
+    ids = [c for s in sections for c in s.citations]
+    if frame.hook_source is not None:  # a hook that states a source's fact cites it too
+        ids.insert(0, frame.hook_source.source_id)
+    order = dict.fromkeys(ids)
     return [s for sid in order if (s := research.source(sid)) is not None]

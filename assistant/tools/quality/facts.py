@@ -150,19 +150,33 @@ def _numbers(text: str) -> tuple[set[str], set[tuple[str, str]], dict[str, str]]
 
 
 @cache
-def _vocabulary() -> frozenset[str]:
-    """Lower-case English words (the MiniLM tokenizer's whole-word vocabulary).
+def _vocabulary() -> tuple[frozenset[str], frozenset[str]]:
+    """Lower-case English words (the MiniLM tokenizer's whole-word vocabulary) and the
+    six-letter prefixes of its longer words.
 
     Used only to tell a sentence's first word ("Tides are ...") from a name that happens to
-    start it ("Brindlewood has ..."): a word the vocabulary lacks is rare enough to be a name.
+    start it ("Brindlewood has ..."): a word the vocabulary lacks, whose first six letters
+    start no word it has ("subscribe" shares "subscr" with "subscription"), is rare enough
+    to be a name.
     """
     try:
         from assistant.tools.knowledge.embeddings import minilm_tokenizer_path
 
         vocab = json.loads(minilm_tokenizer_path().read_text(encoding="utf-8"))["model"]["vocab"]
-    except Exception:  # noqa: BLE001 - without it, sentence-initial words count as common
-        return frozenset()
-    return frozenset(w for w in vocab if w.isalpha())
+    except Exception:  # noqa: BLE001 - without it, a sentence's first word counts as common
+        return frozenset(), frozenset()
+    words = frozenset(w for w in vocab if w.isalpha())
+    return words, frozenset(w[:6] for w in words if len(w) >= 6)
+
+
+def _common(word: str) -> bool:
+    words, prefixes = _vocabulary()
+    if not words:
+        return True
+    lower = word.lower()
+    stems = {lower, lower.removesuffix("s"), lower.removesuffix("es"), lower.removesuffix("ed"),
+             lower.removesuffix("ing"), lower.removesuffix("ly")}
+    return bool(stems & words) or (len(lower) >= 7 and lower[:6] in prefixes)
 
 
 def _is_capitalised(word: str) -> bool:
@@ -182,7 +196,6 @@ def _names(text: str) -> tuple[set[str], dict[str, str]]:
     # words count as names.
     # (A sentence full of names still has lower-case words: "... in Maine reaches 16 m".)
     title_case = len(alpha) >= 2 and all(w[:1].isupper() for w in alpha)
-    vocab = _vocabulary()
     names: set[str] = set()
     shown: dict[str, str] = {}
     phrase: list[str] = []
@@ -198,7 +211,7 @@ def _names(text: str) -> tuple[set[str], dict[str, str]]:
         if phrase:
             single = len(phrase) == 1
             word = phrase[0]
-            common = word.lower() in lower_seen or word.lower() in vocab
+            common = word.lower() in lower_seen or _common(word)
             acronym = sum(c.isupper() for c in word) >= 2 or any(c.isdigit() for c in word)
             if acronym or not single or not (common and (phrase_initial or title_case)):
                 key = " ".join(phrase).lower()

@@ -1,40 +1,37 @@
-"""Grounded composition: build a piece's body from the best source sentences.
+"""Fill an outline from the source-sentence pool, toward the target length, never repeating.
 
-A 135M-parameter model cannot write 800 factual words, but it does not need to:
-the knowledge base already holds well-formed, true sentences. This module ranks
-them against the topic, groups them by the section of the source they came from,
-and packs sections until the target length is reached. Every section keeps the
-ids of the sources it quotes, so the piece cites exactly what it uses. The model
-only writes the framing (title, hook, call to action) — see nodes/write.py.
+Each beat takes the free source sentences closest to it (each sentence serves one beat of
+one piece); long formats then take further on-topic sentences until the target is reached.
+When the pool runs dry the piece stays short: ``thin_note`` says so rather than padding.
+A sentence that would repeat a six-word run already said is skipped.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
 from dataclasses import dataclass, field
 
-import numpy as np
+from assistant.content import WORDS_PER_SECOND, Brief, Section
+from assistant.tools.writing.outline import MAX_PER_BEAT, Beat
+from assistant.tools.writing.pool import Pool, SourceSentence
 
-from assistant.content import WORDS_PER_SECOND, Brief, Finding, Section
-from assistant.tools.knowledge.embeddings import Embedder
-from assistant.tools.knowledge.loaders import split_sentences
-
-# Sentences that lean on the previous one ("It ...", "This means ...") read badly alone.
-_DANGLING = re.compile(
-    r"^(it|this|that|these|those|they|such|he|she|its|their|both|however|also|then|so)\b",
-    re.IGNORECASE,
-)
-MIN_WORDS, MAX_WORDS = 6, 45
+RUN = 6  # words: a run this long said twice is a repeat
+# Words the hook and call to action take, roughly, per format.
+FRAMING_WORDS = {"short": 22, "social": 20, "video": 25, "podcast": 28, "blog": 28}
+THIN = 0.85  # below this share of the target, the note says the sources were too thin
+WEAK_SECTION = 0.4  # a source section whose best sentences score below this opens no section
+OVERSHOOT = 1.1  # a sentence that would pass the target by more than this is skipped
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
 @dataclass
-class Candidate:
+class Line:
+    """One sentence of the piece and the source sentence it states."""
+
     text: str
-    source_id: str
-    heading: str
-    position: tuple[int, int]  # (chunk index, sentence index): the source's own order
-    score: float = 0.0
+    source: SourceSentence
+    rewritten: bool = False
 
     @property
     def words(self) -> int:
@@ -42,122 +39,228 @@ class Candidate:
 
 
 @dataclass
-class SectionPlan:
-    heading: str
-    sentences: list[Candidate] = field(default_factory=list)
+class Part:
+    """A section in the making: a beat and its lines."""
+
+    beat: Beat
+    heading: str = ""
+    lines: list[Line] = field(default_factory=list)
+    visual: str = ""  # a model's image prompt, when it wrote one
 
     @property
     def words(self) -> int:
-        return sum(c.words for c in self.sentences)
+        return sum(line.words for line in self.lines)
+
+    def order(self) -> None:
+        """The sources' own order reads best: by source, then by place in the source."""
+        rank: dict[str, int] = {}
+        for line in self.lines:
+            rank.setdefault(line.source.source_id, len(rank))
+        self.lines.sort(key=lambda ln: (rank[ln.source.source_id], ln.source.position))
 
     def to_section(self, wps: float = WORDS_PER_SECOND) -> Section:
-        ordered = sorted(self.sentences, key=lambda c: (c.source_id, c.position))
-        text = " ".join(c.text for c in ordered)
-        sources = list(dict.fromkeys(c.source_id for c in ordered))
+        text = " ".join(line.text for line in self.lines)
         return Section(
-            heading=self.heading,
+            heading=self.heading or self.beat.heading,
             text=text,
+            visual_prompt=self.visual,
             target_seconds=round(len(text.split()) / wps, 1),
-            citations=sources,
+            citations=list(dict.fromkeys(line.source.source_id for line in self.lines)),
         )
 
 
-def rank_sentences(topic: str, findings: Sequence[Finding], embedder: Embedder) -> list[Candidate]:
-    """Every usable source sentence, scored by similarity to the topic."""
-    seen: set[str] = set()
-    candidates: list[Candidate] = []
-    for finding in findings:
-        for i, sentence in enumerate(split_sentences(finding.text)):
-            key = re.sub(r"\W+", " ", sentence.lower()).strip()
-            n = len(sentence.split())
-            if key in seen or not MIN_WORDS <= n <= MAX_WORDS or _DANGLING.match(sentence):
-                continue
-            seen.add(key)
-            candidates.append(
-                Candidate(sentence, finding.source_id, finding.heading, (finding.chunk_index, i))
-            )
-    if not candidates:
-        return []
-    vectors = embedder.embed([topic, *(c.text for c in candidates)])
-    scores = vectors[1:] @ vectors[0]
-    for candidate, score in zip(candidates, np.asarray(scores, dtype=float), strict=True):
-        candidate.score = float(score)
-    return candidates
+def runs(text: str, run: int = RUN) -> set[tuple[str, ...]]:
+    words = _TOKEN.findall(text.lower())
+    return {tuple(words[i:i + run]) for i in range(len(words) - run + 1)}
 
 
-def plan_sections(
-    candidates: list[Candidate],
-    *,
-    target_words: int,
-    max_sections: int,
-    sentences_per_section: int,
-    min_relative_score: float = 0.45,
-) -> list[SectionPlan]:
-    """Pick the strongest source sections and their best sentences, up to the target length."""
-    if not candidates:
-        return []
-    best = max(c.score for c in candidates)
-    floor = best * min_relative_score
-    groups: dict[tuple[str, str], list[Candidate]] = {}
-    for c in candidates:
-        if c.score >= floor:
-            groups.setdefault((c.source_id, c.heading), []).append(c)
+class Said:
+    """What the piece has said so far, as six-word runs and whole sentences."""
 
-    def strength(members: list[Candidate]) -> float:
-        top = sorted((m.score for m in members), reverse=True)[:2]
+    def __init__(self, *texts: str) -> None:
+        self.grams: set[tuple[str, ...]] = set()
+        self.sentences: set[str] = set()
+        for text in texts:
+            self.add(text)
+
+    def repeats(self, text: str) -> bool:
+        key = " ".join(_TOKEN.findall(text.lower()))
+        return key in self.sentences or bool(runs(text) & self.grams)
+
+    def add(self, text: str) -> None:
+        self.sentences.add(" ".join(_TOKEN.findall(text.lower())))
+        self.grams |= runs(text)
+
+
+def budget_words(brief: Brief) -> int:
+    return max(brief.target_words - FRAMING_WORDS[brief.format], 15)
+
+
+LONG_FORMS = ("blog", "video", "podcast")
+
+
+def plan(brief: Brief, pool: Pool, beats: list[Beat], said: Said) -> list[Part]:
+    """One part per beat, each filled with its closest free sentences up to its share.
+
+    A short's scene is a sentence or two, picked one by one. A long piece's section is a
+    section of a source (its sentences in the author's order), picked per beat: sentences
+    gathered from everywhere read as a list, not as a paragraph.
+    """
+    budget = budget_words(brief)
+    cap = MAX_PER_BEAT[brief.format]
+    parts: list[Part] = []
+    for beat in beats:
+        if total_words(parts) >= budget:
+            break
+        part = Part(beat)
+        if brief.format in LONG_FORMS:
+            _take_group(part, pool, brief, said, cap, budget - total_words(parts))
+        else:
+            _take_sentences(part, pool, brief, said, cap, beat.share * budget)
+        if part.lines:
+            parts.append(part)
+    fill(brief, pool, parts, said)
+    for part in parts:
+        part.order()
+    name_headings(parts)
+    return parts
+
+
+def _add(part: Part, sentence: SourceSentence, pool: Pool, said: Said) -> None:
+    part.lines.append(Line(sentence.text, sentence))
+    pool.use(sentence)
+    said.add(sentence.text)
+
+
+def _take_sentences(part: Part, pool: Pool, brief: Brief, said: Said, cap: int,
+                    room: float) -> None:
+    for sentence in pool.rank(part.beat, brief.topic):
+        if len(part.lines) >= cap or part.words >= room:
+            break
+        if part.lines and part.words + sentence.words > room * 1.15:
+            continue
+        if not said.repeats(sentence.text):
+            _add(part, sentence, pool, said)
+
+
+def _take_group(part: Part, pool: Pool, brief: Brief, said: Said, cap: int,
+                room: float) -> None:
+    """The free source section that fits the beat best, in its own order, up to ``cap``."""
+    scores = pool.scores(part.beat, brief.topic)
+    groups: dict[tuple[str, str], list[SourceSentence]] = {}
+    for s in pool.free():
+        groups.setdefault((s.source_id, s.heading), []).append(s)
+    if not groups:
+        return
+
+    def fit(members: list[SourceSentence]) -> float:
+        top = sorted((float(scores[m.index]) for m in members), reverse=True)[:2]
         return sum(top) / len(top)
 
-    ranked = sorted(groups.items(), key=lambda kv: strength(kv[1]), reverse=True)
-    plans: list[SectionPlan] = []
-    total = 0
-    for (_, heading), members in ranked:
-        if len(plans) >= max_sections or total >= target_words:
+    members = max(groups.values(), key=fit)
+    best = sorted(members, key=lambda m: -scores[m.index])[:cap]  # its best, read in order
+    for sentence in sorted(best, key=lambda m: m.position):
+        if part.words + sentence.words > room * OVERSHOOT and part.lines:
             break
-        room = target_words - total
-        chosen: list[Candidate] = []
-        for c in sorted(members, key=lambda m: m.score, reverse=True):
-            if len(chosen) >= sentences_per_section:
+        if not said.repeats(sentence.text):
+            _add(part, sentence, pool, said)
+    part.heading = members[0].heading
+
+
+def total_words(parts: list[Part]) -> int:
+    return sum(p.words for p in parts)
+
+
+def fill(brief: Brief, pool: Pool, parts: list[Part], said: Said) -> None:
+    """Add further free on-topic sentences until the body reaches its budget.
+
+    A short deepens its beats (it has its scenes). A long piece first completes the source
+    sections it already quotes, then adds further source sections whole, before its
+    closing beat; sentences sprinkled by similarity into other sections read as a list.
+    """
+    budget = budget_words(brief)
+    cap = MAX_PER_BEAT[brief.format]
+    if brief.format not in LONG_FORMS:
+        for sentence in sorted(pool.free(), key=lambda s: -s.topic_score):
+            total = total_words(parts)
+            if total >= budget:
                 break
-            if chosen and sum(x.words for x in chosen) + c.words > room + 15:
+            if total + sentence.words > budget * OVERSHOOT or said.repeats(sentence.text):
                 continue
-            chosen.append(c)
-        if not chosen:
+            home = _closest(pool, sentence, parts, cap)
+            if home is not None:
+                _add(home, sentence, pool, said)
+        return
+    groups: dict[tuple[str, str], list[SourceSentence]] = {}
+    for s in pool.free():
+        groups.setdefault((s.source_id, s.heading), []).append(s)
+    homes = {(ln.source.source_id, ln.source.heading): p for p in parts for ln in p.lines}
+    extra: list[Part] = []
+
+    def strength(members: list[SourceSentence]) -> float:
+        top = sorted((m.topic_score for m in members), reverse=True)[:2]
+        return sum(top) / len(top)
+
+    best = max((strength(m) for m in groups.values()), default=0.0)
+    for key, members in sorted(groups.items(), key=lambda kv: -strength(kv[1])):
+        home = homes.get(key)
+        if home is None:
+            # A page that only mentions the topic ("Surfing": a tidal bore) opens no section.
+            if strength(members) < max(WEAK_SECTION, 0.5 * best):
+                continue
+            heading = key[1] or pool.titles.get(key[0], "")
+            home = Part(Beat("more", heading or "More", "", 0.0), heading=heading)
+            extra.append(home)
+        for sentence in sorted(members, key=lambda m: m.position):
+            total = total_words(parts) + total_words(extra)
+            if total >= budget or len(home.lines) >= cap:
+                break
+            if total + sentence.words > budget * OVERSHOOT or said.repeats(sentence.text):
+                continue
+            _add(home, sentence, pool, said)
+    extra = [p for p in extra if p.lines]
+    if extra:
+        closing = len(parts) - 1 if parts and parts[-1].beat.key == "takeaway" else len(parts)
+        parts[closing:closing] = extra
+
+
+def _closest(pool: Pool, sentence: SourceSentence, parts: list[Part], cap: int) -> Part | None:
+    """The part whose lines are closest to ``sentence``, when close enough and not full."""
+    best, best_sim = None, 0.5  # below this, a sentence belongs to a section of its own
+    for part in parts:
+        if len(part.lines) >= cap or not part.lines:
             continue
-        plan = SectionPlan(heading=heading, sentences=chosen)
-        plans.append(plan)
-        total += plan.words
-    # Read in the sources' own order: the most relevant source first, and each
-    # source's sections as its author arranged them. Relevance order jumps about.
-    source_rank: dict[str, int] = {}
-    for plan in plans:
-        source_rank.setdefault(plan.sentences[0].source_id, len(source_rank))
-    return sorted(plans, key=lambda p: (source_rank[p.sentences[0].source_id],
-                                        min(c.position for c in p.sentences)))
+        rows = [line.source.index for line in part.lines]
+        sim = float((pool.vectors[rows] @ pool.vectors[sentence.index]).max())
+        if sim > best_sim:
+            best, best_sim = part, sim
+    return best
 
 
-# Per format: (max sections, sentences per section); the spoken budget leaves room
-# for the hook and the call to action.
-LAYOUT: dict[str, tuple[int, int]] = {
-    "short": (4, 1),
-    "video": (6, 4),
-    "podcast": (7, 6),
-    "blog": (7, 7),
-    "social": (3, 1),
-}
-FRAMING_WORDS = 25  # hook + call to action, roughly
+def name_headings(parts: list[Part]) -> None:
+    """A part takes its sources' own heading when that heading is its majority and unused;
+    else the beat's plain heading."""
+    taken: set[str] = set()
+    for part in parts:
+        counts = Counter(line.source.heading for line in part.lines if line.source.heading)
+        options = [h for h, _ in counts.most_common()] + [part.heading, part.beat.heading]
+        part.heading = next((h for h in options if h and h.lower() not in taken),
+                            part.beat.heading)
+        taken.add(part.heading.lower())
 
 
-def compose_body(brief: Brief, candidates: list[Candidate]) -> list[Section]:
-    """The body sections of ``brief``'s piece, from ranked candidates."""
-    max_sections, per_section = LAYOUT[brief.format]
-    budget = max(brief.target_words - FRAMING_WORDS, 20)
-    plans = plan_sections(
-        candidates,
-        target_words=budget,
-        max_sections=max_sections,
-        sentences_per_section=per_section,
-    )
-    return [p.to_section() for p in plans]
+def thin_note(brief: Brief, words: int, passages: int = 0, passage_words: int = 0) -> str | None:
+    """"sources too thin: N of M words" when the piece could not reach its length, and
+    what research handed over (so a reader knows whether to add sources or search deeper)."""
+    if words >= THIN * brief.target_words:
+        return None
+    note = (f"sources too thin: {words} of {brief.target_words} words; every usable "
+            "sentence about the topic is used once and none is repeated")
+    if passages:
+        note += f" (research found {passages} passages, {passage_words} words"
+        note += "; try --depth deep" if brief.depth == "shallow" else ""
+        note += ", or add material with `assistant kb add PATH`)"
+    return note
 
 
 def topic_words(topic: str) -> set[str]:
