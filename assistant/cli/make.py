@@ -17,9 +17,10 @@ from assistant.app.runner import Event, JobRunner, Outcome
 from assistant.app.studio import Services
 from assistant.cli.common import check_cli_user, console, err, services
 from assistant.config import Settings
-from assistant.content import FORMATS, STYLES, Brief, ReviewDecision
+from assistant.content import DEPTHS, FORMATS, STYLES, Brief, ReviewDecision
 from assistant.errors import InputError
 from assistant.infra.preflight import check_services
+from assistant.tools.research.terms import detect_language
 
 # `make --yes` / `resume --yes` stopped at the final review because QA found errors.
 QA_BLOCKED_EXIT = 3
@@ -60,6 +61,10 @@ def make(
     yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     user: str | None = typer.Option(None, help="Who asks (default: ASSISTANT_DEFAULT_USER)."),
+    depth: str = typer.Option("shallow", "--depth", "-d", help="Research depth: "
+                              f"{', '.join(DEPTHS)} (2, 4 or 6 searches per provider)."),
+    lang: str | None = typer.Option(None, "--lang", help="Language of the content (en, es, "
+                                    "fr, ...); default: detected from TOPIC, else en."),
 ) -> None:
     """Research, write, review and publish a piece about TOPIC."""
     _check_force(yes, force)
@@ -68,12 +73,15 @@ def make(
         raise InputError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     if style not in STYLES:
         raise InputError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
+    if depth not in DEPTHS:
+        raise InputError(f"unknown depth {depth!r}; choose one of {', '.join(DEPTHS)}")
     check_services(Settings())
     with services() as svc:
         try:
             brief = Brief.create(
                 topic, format, style,  # checked against FORMATS above
-                seconds=seconds, words=words, user=user or svc.settings.default_user)
+                seconds=seconds, words=words, user=user or svc.settings.default_user,
+                depth=depth, language=lang or detect_language(topic))
         except ValidationError as exc:
             raise InputError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
         seeded = svc.kb().seed_sample_if_empty()
