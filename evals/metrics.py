@@ -2,10 +2,10 @@
 
 Shares are in [0, 1]; counts are whole numbers (0 is the goal).
 
-- on_topic: share of sections about the request (quality/topic.py: MiniLM similarity to the
-  topic plus its key terms);
+- on_topic: share of sections the research relevance gate keeps for the request
+  (quality/topic.py: MiniLM similarity to the topic and its key terms' weight);
 - unsupported: share of factual sentences that no retrieved passage of a cited source backs
-  (quality/truth.py);
+  (quality/truth.py, on the writer's verifier quality/support.py);
 - invented: numbers and names the script states that no retrieved passage contains;
 - repeated_sentences / repeated_runs: sentences said twice; six-word runs said twice;
 - length_ratio: words / target; length_ok: within +-15% of the target, or short with the
@@ -29,6 +29,7 @@ from assistant.tools.quality.style import repeated_runs, repeated_sentences
 from assistant.tools.quality.text import LENGTH_TOLERANCE, THIN, reading_grade
 from assistant.tools.quality.topic import section_topics
 from assistant.tools.quality.truth import invented_facts, unsupported_sentences
+from assistant.tools.research.terms import TermStats
 
 
 @dataclass
@@ -53,15 +54,15 @@ class Scores:
 
 
 def on_topic_rate(script: Script, research: Research, brief: Brief,
-                  embedder: Embedder | None) -> float:
-    topics = section_topics(script, research, brief, embedder)
+                  embedder: Embedder, stats: TermStats | None = None) -> float:
+    topics = section_topics(script, research, brief, embedder, stats)
     if not topics:
         return 0.0
     return sum(t.on_topic for t in topics) / len(topics)
 
 
 def unsupported_rate(script: Script, research: Research,
-                     embedder: Embedder | None) -> tuple[float, int]:
+                     embedder: Embedder) -> tuple[float, int]:
     """(share of factual sentences unsupported, how many factual sentences there were)."""
     problems, checked = unsupported_sentences(script, research, embedder)
     return (len(problems) / checked if checked else 0.0), checked
@@ -119,11 +120,12 @@ def length_fit(script: Script, brief: Brief) -> tuple[float, bool, bool]:
 
 
 def score(script: Script, research: Research, brief: Brief, expected_sources: Sequence[str],
-          facts: Sequence[Sequence[str]], embedder: Embedder | None = None) -> Scores:
+          facts: Sequence[Sequence[str]], embedder: Embedder,
+          stats: TermStats | None = None) -> Scores:
     ratio, length_ok, thin = length_fit(script, brief)
     unsupported, sentences = unsupported_rate(script, research, embedder)
     return Scores(
-        on_topic=round(on_topic_rate(script, research, brief, embedder), 3),
+        on_topic=round(on_topic_rate(script, research, brief, embedder, stats), 3),
         unsupported=round(unsupported, 3),
         invented=invented_count(script, research, brief),
         repeated_sentences=len(repeated_sentences(script)),

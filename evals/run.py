@@ -31,6 +31,7 @@ from assistant.config import Settings
 from assistant.content import ReviewDecision, Script
 from assistant.errors import AssistantError
 from assistant.llm import ChatModel
+from assistant.tools.quality.topic import gate_stats
 from evals.cases import DATASET, KB_DIR, Case, Result, load_cases
 from evals.metrics import score
 from evals.report import print_table, summary
@@ -92,7 +93,8 @@ def evaluate_case(case: Case, settings: Settings, chat: ChatModel | None = None)
         state = runner.state(job_id)
         script: Script = state["script"]
         result.scores = score(script, state["research"], state["brief"],
-                              case.expected_sources, case.facts, svc.embedder())
+                              case.expected_sources, case.facts, svc.embedder(),
+                              gate_stats(brief.language))
         result.status, result.fallbacks, result.notes = "scored", len(script.notes), script.notes
         runner.resume(job_id, ReviewDecision(action="reject", by="evals"))
         return result

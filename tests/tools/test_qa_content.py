@@ -27,6 +27,7 @@ from assistant.tools.quality.checks import (
 )
 from assistant.tools.quality.platforms import platforms_for
 from assistant.tools.quality.text import BrandRules, QAContext
+from assistant.tools.quality.topic import gate_stats
 from tests.conftest import SAMPLE_KB
 
 PAGES = {"src-tides": "how-tides-work.md", "src-sky": "why-the-sky-is-blue.md",
@@ -115,7 +116,7 @@ def test_an_invented_name_and_year_anywhere_are_flagged(research: Research) -> N
     result = check_invented(ctx(script(MOON, call_to_action=cta), research, None))
     assert failed(result)
     assert "call to action" in result.message
-    assert "1998" in result.message and "severn tide club" in result.message
+    assert "1998" in result.message and "Severn Tide Club" in result.message
 
 
 def test_facts_from_the_passages_or_the_request_are_not_invented(research: Research) -> None:
@@ -298,3 +299,17 @@ def test_every_section_cites_the_file_it_came_from(research: Research, tmp_path:
     assert check_citations(c).passed
     page.unlink()
     assert "missing file" in check_citations(c).message
+
+
+def test_the_gate_weighs_key_terms_as_research_does(research: Research,
+                                                    embedder: Embedder) -> None:
+    stats = gate_stats("en")
+    if stats is None:
+        pytest.skip("the offline encyclopedia is not installed: key terms weigh alike")
+    s = script(SKY, cite="src-sky")
+    c = ctx(s, research, embedder, topic="how big blue whales grow")
+    c.term_stats = stats
+    assert failed(check_on_topic(c))
+    c = ctx(script(MOON, FUNDY), research, embedder)
+    c.term_stats = stats
+    assert check_on_topic(c).passed

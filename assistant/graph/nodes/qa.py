@@ -18,6 +18,7 @@ from assistant.tools.quality.checks import run_text_checks
 from assistant.tools.quality.media import media_checks
 from assistant.tools.quality.platforms import platforms_for
 from assistant.tools.quality.text import BrandRules, QAContext, redact_script
+from assistant.tools.quality.topic import gate_stats
 from assistant.tools.writing.templates import render_markdown, style
 
 STEP = "qa"
@@ -30,7 +31,8 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     markdown = render_markdown(script, brief, rules.required_disclosure)
     ctx = QAContext(brief, script, research, rules, markdown, style(brief.style).max_grade,
                     embedder=svc.embedder(),
-                    platforms=platforms_for(brief.format, svc.settings.publisher))
+                    platforms=platforms_for(brief.format, svc.settings.publisher),
+                    term_stats=gate_stats(brief.language))
     emit(STEP, "checking the text against what research retrieved", 5)
     checks: list[QACheck] = run_text_checks(ctx)
     for i, result in enumerate(checks):

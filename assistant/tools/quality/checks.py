@@ -42,8 +42,17 @@ def summarise(items: Sequence[Problem | str], shown: int = SHOWN) -> str:
     return text
 
 
+def _no_embedder(name: str) -> QACheck:
+    # Never a pass by default: without MiniLM this check cannot judge, so it says so.
+    return QACheck(name=name, passed=False,
+                   message="cannot check without the embedding model (QAContext.embedder)")
+
+
 def check_on_topic(ctx: QAContext) -> QACheck:
-    problems = off_topic_sections(ctx.script, ctx.research, ctx.brief, ctx.embedder)
+    if ctx.embedder is None:
+        return _no_embedder("on_topic")
+    problems = off_topic_sections(ctx.script, ctx.research, ctx.brief, ctx.embedder,
+                                  ctx.term_stats)
     n = len(ctx.script.sections)
     if problems:
         return QACheck(name="on_topic", passed=False, fixable=True,
@@ -54,6 +63,8 @@ def check_on_topic(ctx: QAContext) -> QACheck:
 
 
 def check_support(ctx: QAContext) -> QACheck:
+    if ctx.embedder is None:
+        return _no_embedder("support")
     problems, checked = unsupported_sentences(ctx.script, ctx.research, ctx.embedder)
     if problems:
         return QACheck(name="support", passed=False, fixable=True,

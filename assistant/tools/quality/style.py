@@ -11,12 +11,9 @@ import re
 
 from assistant.content import Brief, Script
 from assistant.tools.knowledge.embeddings import Embedder
-from assistant.tools.quality.claims import (
-    body_sentences,
-    clip,
-    content_words,
-    facts_in,
-)
+from assistant.tools.quality.claims import body_sentences, clip, content_words
+from assistant.tools.quality.facts import facts_in
+from assistant.tools.quality.support import restates_topic
 from assistant.tools.quality.topic import key_terms, names_terms
 from assistant.tools.quality.truth import Problem
 
@@ -98,7 +95,7 @@ def hook_problems(script: Script, brief: Brief, embedder: Embedder | None = None
     topic = content_words(brief.topic) | {t for t in key_terms(brief.topic)}
     added = {w for w in content_words(hook) if w not in _HOOK_FILLER
              and not any(w.startswith(t) or t.startswith(w) for t in topic)}
-    if not added:
+    if not added or restates_topic(hook, brief.topic):
         problems.append(f"the hook only restates the topic: {clip(hook)!r}; open with a "
                         "question the piece answers or a surprising fact from the sources")
     elif not names_terms(hook, key_terms(brief.topic)) and not _near(hook, brief.topic,
@@ -135,7 +132,7 @@ def call_to_action_problems(script: Script) -> list[str]:
     problems = []
     if not _ACTION.search(cta):
         problems.append(f"the call to action asks for no action: {clip(cta)!r}")
-    facts = sorted(f.removeprefix("name:") for f in facts_in(cta))
+    facts = facts_in(cta).items()
     if facts:
         problems.append(f"the call to action states facts ({', '.join(facts)}): "
                         f"{clip(cta)!r}; facts belong in a cited section")

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from assistant.content import MAX_SECONDS, WORDS_PER_SECOND, Brief, QACheck, Research, Script
 from assistant.tools.knowledge.embeddings import Embedder
+from assistant.tools.research.terms import TermStats
 
 
 class BrandRules(BaseModel):
@@ -137,6 +138,8 @@ class QAContext:
     embedder: Embedder | None = None
     # The platforms whose text limits apply (platforms.platforms_for).
     platforms: list[str] = field(default_factory=list)
+    # Term rarities for the on-topic gate (topic.gate_stats); None weighs key terms alike.
+    term_stats: TermStats | None = None
 
 
 Check = Callable[[QAContext], QACheck]
@@ -170,7 +173,8 @@ def check_length(ctx: QAContext) -> QACheck:
     if thin is not None:  # an honest stop: the writer said the sources cannot fill it
         return QACheck(name="length", passed=False, severity="warning",
                        message=f"{measure}: too short, and the writer says why: {thin}")
-    return QACheck(name="length", passed=False, fixable=True,
+    # Not fixable: a rewrite cannot find what research did not; a person decides.
+    return QACheck(name="length", passed=False,
                    message=f"{measure}: too short by {low - words} words, and no note says "
                    f"the {THIN} — add sources on this topic or ask for a shorter piece")
 

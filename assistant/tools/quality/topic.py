@@ -1,9 +1,15 @@
-"""Is every section about the request? Embedding similarity to the topic plus its key terms.
+"""Is every section about the request? The research step's relevance gate, applied again.
 
-Shared words alone are a trap: a piece on "blue whales" built from a page on why the sky is
-blue says "blue" in every sentence. So a section is on topic when MiniLM puts it close to
-the topic, or when it is moderately close *and* names the topic's key terms (in its text,
-its heading or the titles of the sources it cites). A section that is neither is off topic.
+Research keeps only passages about the request (assistant/tools/research/relevance.py:
+MiniLM similarity to the topic AND the topic's key terms, by weight); QA judges each
+finished section the same way, titled by the sources it cites, so a writer that strays from
+its passages, or strings look-alike passages together, is caught. Shared words alone are
+the trap: a piece on "blue whales" built from the page on why the sky is blue says "blue"
+in every sentence, and the gate refuses it (similarity 0.19-0.28, key-term coverage 0.29).
+
+The gate was calibrated on passages of up to 90 words; on the sample pages' whole sections
+it keeps every section for its own topic and none for the look-alike ones (tests/tools/
+test_qa_content.py).
 """
 
 from __future__ import annotations
@@ -11,19 +17,71 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from assistant.content import Brief, Research, Script
 from assistant.tools.knowledge.embeddings import Embedder
 from assistant.tools.quality.claims import STOP_WORDS, clip
 from assistant.tools.quality.truth import Problem
+from assistant.tools.research.relevance import COVER_MIN, SIM_MIN, Gate, Passage
+from assistant.tools.research.terms import TermStats
 
-# Measured with all-MiniLM-L6-v2 on the sample knowledge base: its pages' sections score
-# 0.37-0.84 against their own topic and at most 0.35 against the nearest unrelated one
-# (the photosynthesis page's light section against "why the sky is blue"); single
-# sentences overlap more (on topic: 10th percentile 0.27; unrelated: 95th 0.28).
-CLOSE = 0.45  # close enough on its own
-NEAR = 0.20  # close enough when it also names the key terms
+
+def gate_stats(language: str) -> TermStats | None:
+    """The term rarities research weighs key terms by (the offline encyclopedia's), or None
+    when that edition is not installed: then every key term weighs alike."""
+    from assistant.errors import ConfigError
+    from assistant.tools.research.encyclopedia_index import term_stats
+
+    try:
+        return term_stats(language)
+    except ConfigError:
+        return None
+
+
+@dataclass
+class SectionTopic:
+    number: int
+    similarity: float
+    coverage: float
+    on_topic: bool
+
+
+def section_topics(script: Script, research: Research, brief: Brief, embedder: Embedder,
+                   stats: TermStats | None = None) -> list[SectionTopic]:
+    """How close each section is to the topic, and whether the gate keeps it.
+
+    ``stats``: term rarities (the encyclopedia's, as research uses); None weighs every key
+    term alike and requires none."""
+    if not script.sections:
+        return []
+    titles = {s.id: s.title for s in research.sources}
+    passages = [
+        Passage(text=section.text, doc=0, position=n,
+                title=" / ".join(titles[c] for c in section.citations if c in titles),
+                heading=section.heading)
+        for n, section in enumerate(script.sections, 1)
+    ]
+    Gate(brief.topic, embedder, stats, brief.language).judge(passages)
+    return [SectionTopic(p.position, p.similarity, p.coverage, p.kept) for p in passages]
+
+
+def off_topic_sections(script: Script, research: Research, brief: Brief, embedder: Embedder,
+                       stats: TermStats | None = None) -> list[Problem]:
+    problems = []
+    for st in section_topics(script, research, brief, embedder, stats):
+        if st.on_topic:
+            continue
+        why = []
+        if st.similarity < SIM_MIN:
+            why.append(f"similarity {st.similarity:.2f} < {SIM_MIN}")
+        if st.coverage < COVER_MIN:
+            why.append(f"names {st.coverage:.0%} of the topic's key terms (< {COVER_MIN:.0%})")
+        reasons = "; ".join(why) or "a name the topic requires is missing"
+        problems.append(Problem(f"section {st.number}", f"not about {brief.topic!r}: {reasons}",
+                                clip(script.sections[st.number - 1].text)))
+    return problems
+
+
+# --- key terms, for the hook --------------------------------------------------------------
 
 # Words of a request that say what kind of piece it is, not what it is about.
 _GENERIC_TEXT = """how why what when where who which does do work works working make
@@ -51,60 +109,3 @@ def names_terms(text: str, terms: set[str]) -> set[str]:
     """The key terms ``text`` contains (a term matches a word that starts with it)."""
     words = set(re.findall(r"[a-z0-9]+", text.lower()))
     return {t for t in terms if any(w.startswith(t) for w in words)}
-
-
-def _enough(found: set[str], terms: set[str]) -> bool:
-    # Every key term of a short topic; all but one of a longer one ("spring and neap tides"
-    # still holds a section on tides and spring tides).
-    need = len(terms) if len(terms) <= 2 else len(terms) - 1
-    return len(found) >= need
-
-
-@dataclass
-class SectionTopic:
-    number: int
-    similarity: float
-    terms: set[str]
-    on_topic: bool
-
-
-def section_topics(script: Script, research: Research, brief: Brief,
-                   embedder: Embedder | None) -> list[SectionTopic]:
-    """How close each section is to the topic, and whether it counts as on topic."""
-    if not script.sections:
-        return []
-    terms = key_terms(brief.topic)
-    titles = {s.id: s.title for s in research.sources}
-    texts = [f"{s.heading}. {s.text}" if s.heading else s.text for s in script.sections]
-    if embedder is not None:
-        vectors = np.asarray(embedder.embed([brief.topic, *texts]), dtype=float)
-        sims = [float(v @ vectors[0]) for v in vectors[1:]]
-    else:  # no embedder: the key terms must carry it, and every one must be named
-        sims = [NEAR] * len(texts)
-    out: list[SectionTopic] = []
-    for n, (section, text, sim) in enumerate(zip(script.sections, texts, sims, strict=True), 1):
-        context = " ".join([text, *(titles.get(c, "") for c in section.citations)])
-        found = names_terms(context, terms)
-        if embedder is None:
-            on = bool(terms) and found == terms
-        else:
-            on = sim >= CLOSE or (sim >= NEAR and bool(terms) and _enough(found, terms))
-        out.append(SectionTopic(n, round(sim, 3), found, on))
-    return out
-
-
-def off_topic_sections(script: Script, research: Research, brief: Brief,
-                       embedder: Embedder | None) -> list[Problem]:
-    terms = key_terms(brief.topic)
-    problems = []
-    for st in section_topics(script, research, brief, embedder):
-        if st.on_topic:
-            continue
-        section = script.sections[st.number - 1]
-        missing = sorted(terms - st.terms)
-        why = f"similarity {st.similarity:.2f} to {brief.topic!r}"
-        if missing:
-            why += f"; does not name {', '.join(missing)}"
-        problems.append(Problem(f"section {st.number}", f"off topic ({why})",
-                                clip(section.text)))
-    return problems
