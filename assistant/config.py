@@ -175,7 +175,8 @@ class Settings(BaseSettings):
         timedelta(days=7), description="How long a web chat's link to a file works (seconds, "
         "or ISO 8601 such as P7D).")
     public_base_url: str | None = Field(
-        None, description="Where published files can be downloaded (links for big results).")
+        None, description="The web app's public address: a result too big for a chat is "
+        "linked as its signed, expiring /media/... link (assistant/infra/media_links.py).")
 
     @field_validator("media_link_ttl", mode="before")
     @classmethod

@@ -260,7 +260,7 @@ def test_header_login_takes_the_proxy_user_name(settings: Settings,
 
 
 @needs_chainlit
-def test_media_links_are_signed_and_expire(settings: Settings,
+def test_media_links_are_signed_and_expire(svc: Services,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
@@ -269,18 +269,23 @@ def test_media_links_are_signed_and_expire(settings: Settings,
     from assistant.channels.web import app as chainlit_app
     from assistant.channels.web.session import media_url
 
-    clip = settings.resolved_data_dir / "artifacts" / "job-1" / "clip.mp4"
+    settings = svc.settings
+    job_id = "job-1a2b3c4d"
+    svc.repo.create_job(job_id, title="tides", content_type="short", user="ada")
+    clip = settings.resolved_data_dir / "artifacts" / job_id / "clip.mp4"
     clip.parent.mkdir(parents=True)
     clip.write_bytes(b"\x00\x00\x00\x18ftypmp42")
-    web = chainlit_app.WebApp(settings, None, None, None)  # type: ignore[arg-type]
+    web = chainlit_app.WebApp(settings, svc, None, None)  # type: ignore[arg-type]
     monkeypatch.setattr(chainlit_app, "_APP", web)
-    url = media_url(web, str(clip))
-    assert url.startswith("/media/") and url.endswith("/clip.mp4")
-    _, _, tag, token, name = url.split("/")
+    url = media_url(web, job_id, str(clip), "ada")
+    assert url.startswith("/media/") and url.endswith("/clip.mp4") and job_id in url
+    assert str(settings.resolved_data_dir) not in url
+    _, _, tag, job, viewer, token, name = url.split("/")
 
-    def fetch(tag: str) -> int:
+    def fetch(tag: str, job: str = job, viewer: str = viewer, token: str = token) -> int:
         try:
-            return asyncio.run(chainlit_app.serve_media(tag, token, name)).status_code
+            return asyncio.run(chainlit_app.serve_media(tag, job, viewer, token, name)
+                               ).status_code
         except HTTPException as refused:
             return refused.status_code
 
@@ -289,6 +294,18 @@ def test_media_links_are_signed_and_expire(settings: Settings,
     assert fetch(f"{stamp}.{signature[::-1]}") == 404  # forged
     other = "B" if stamp.endswith("A") else "A"
     assert fetch(f"{stamp[:-1]}{other}.{signature}") == 404  # its time changed
+    assert fetch(tag, job="job-00000000") == 404  # turned to another job
+    eve = media_url(web, job_id, str(clip), "eve").split("/")[4]
+    assert fetch(tag, viewer=eve) == 404  # turned to another person
+    # a link made for someone who may not see the job is never served
+    eves = media_url(web, job_id, str(clip), "eve").split("/")
+    assert fetch(eves[2], viewer=eves[4]) == 404
+    # a file of another job, signed for this one, is not served either
+    kb_file = settings.resolved_data_dir / "kb" / "files" / "clip.mp4"
+    kb_file.parent.mkdir(parents=True)
+    kb_file.write_bytes(b"x")
+    stray = media_url(web, job_id, str(kb_file), "ada").split("/")
+    assert fetch(stray[2], token=stray[5]) == 404
     now = time.time()
     ttl = settings.media_link_ttl.total_seconds()
     assert ttl == 7 * 24 * 3600

@@ -467,9 +467,14 @@ def test_a_big_result_is_a_link(settings: Settings, tmp_path: Path) -> None:
     assert deliver_artifact(settings, event).attach == path
     linked = small.model_copy(update={"public_base_url": "https://files.example/"})
     text = deliver_artifact(linked, event).text
-    assert text.endswith("https://files.example/outbox/job-1a2b3c4d/video.mp4")
+    url = text.rsplit(" ", 1)[-1]  # the web app's signed link, bound to the job
+    assert url.startswith("https://files.example/media/") and url.endswith("/video.mp4")
+    assert "/job-1a2b3c4d/" in url and str(settings.resolved_data_dir) not in text
     assert deliver_artifact(small, event).attach is None
-    assert str(path) in deliver_artifact(small, event).text
+    unlinked = deliver_artifact(small, event).text  # no public address: the name only
+    assert "video.mp4" in unlinked and str(path.parent) not in unlinked
+    path.unlink()
+    assert str(path.parent) not in deliver_artifact(settings, event).text
 
 
 # --- restart -----------------------------------------------------------------------------

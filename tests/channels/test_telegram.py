@@ -207,9 +207,12 @@ def test_results_go_as_video_audio_photo_document_or_a_link(
     assert filename == "short.mp4" and content == (files / "short.mp4").read_bytes()
     assert video.params["caption"] == "job-1a2b3c4d: short.mp4"
     link = api.find("sendMessage", chat_id=42, text="over Telegram's 50 MB limit")
-    assert "https://studio.example/files/outbox/job-1a2b3c4d/long%20video.mp4" in \
-        link[0].params["text"]
-    assert str(big) in link[1].params["text"]  # no public URL configured: where it is
+    url = link[0].params["text"].rsplit(" ", 1)[-1]  # the web app's signed link
+    assert url.startswith("https://studio.example/files/media/"), url
+    assert "/job-1a2b3c4d/" in url and url.endswith("/long%20video.mp4"), url
+    data_dir = str(settings.resolved_data_dir)
+    assert all(data_dir not in c.params.get("text", "") for c in api.calls)  # no server path
+    assert "long video.mp4" in link[1].params["text"]  # no public URL: the name only
 
 
 # --- the bot over a real conversation ------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from assistant.app.events import OutEvent
 from assistant.config import Settings
+from assistant.infra.media_links import public_media_url
 
 MESSAGE_LIMIT = 2000  # characters in one Discord message
 STAGE_NAMES = {"review_script": "script review", "review_final": "final review"}
@@ -70,23 +71,20 @@ class Delivery:
 
 def deliver_artifact(settings: Settings, event: OutEvent, *, attach: bool = True) -> Delivery:
     """Attach the file when it is under ``discord_upload_limit_mb`` (and ``attach``); else a
-    link under ``public_base_url``, else where the file is."""
+    signed link under ``public_base_url`` (:mod:`assistant.infra.media_links`), else
+    its name only (a server path never reaches a reader)."""
     path = Path(event.path)
     name = path.name
     try:
         size = path.stat().st_size
-    except OSError:
-        return Delivery(None, f"{event.job_id}: {name} (the file is no longer at {path})")
+    except OSError:  # where it was is the server's business, not the reader's
+        return Delivery(None, f"{event.job_id}: {name} is no longer there")
     limit = int(settings.discord_upload_limit_mb * 1024 * 1024)
     if attach and size <= limit:
         return Delivery(path, f"{event.job_id}: {name}")
     megabytes = f"{size / 1024 / 1024:.1f} MB"
-    if settings.public_base_url:
-        try:
-            relative = path.resolve().relative_to(settings.resolved_data_dir).as_posix()
-        except ValueError:
-            relative = name
-        url = f"{settings.public_base_url.rstrip('/')}/{relative}"
+    url = public_media_url(settings, event.job_id or "", path)
+    if url is not None:  # signed, expiring, served only while the job exists
         return Delivery(None, f"{event.job_id}: {name} ({megabytes}, too big to attach): {url}")
-    return Delivery(None, f"{event.job_id}: {name} ({megabytes}, too big to attach) is at "
-                          f"{path}")
+    return Delivery(None, f"{event.job_id}: {name} ({megabytes}) is too big to attach: "
+                          f"`assistant show {event.job_id}` on the server lists it")

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -24,6 +23,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from assistant.app.events import OutEvent
 from assistant.channels.telegram.payloads import button_data
 from assistant.config import Settings
+from assistant.infra.media_links import public_media_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -249,7 +249,7 @@ class Renderer:
             size = path.stat().st_size
         except OSError:
             await self.send_text(chat_id, f"⚠️ {event.job_id}: the result {path.name} is "
-                                          f"missing (it was at {path})")
+                                          "no longer there")
             return
         if kind == "image" and size > PHOTO_LIMIT:
             kind = "file"
@@ -263,12 +263,12 @@ class Renderer:
                         read_timeout=UPLOAD_TIMEOUT_S, write_timeout=UPLOAD_TIMEOUT_S)
 
     def _too_big(self, event: OutEvent, path: Path, size: int) -> str:
+        """A signed, expiring link (:mod:`assistant.infra.media_links`) when there is a public
+        base URL, else the file's name only: a server path never reaches a reader."""
         mb = f"{size / 1e6:.0f} MB"
-        base = self.settings.public_base_url
-        data_dir = self.settings.resolved_data_dir
-        if base and path.resolve().is_relative_to(data_dir):
-            rel = path.resolve().relative_to(data_dir).as_posix()
+        url = public_media_url(self.settings, event.job_id or "", path)
+        if url is not None:
             return (f"{event.job_id}: {path.name} ({mb}) is over Telegram's 50 MB limit "
-                    f"for bots; download it here: {base.rstrip('/')}/{quote(rel)}")
+                    f"for bots; download it here: {url}")
         return (f"{event.job_id}: {path.name} ({mb}) is over Telegram's 50 MB limit for "
-                f"bots; it is on the server at {path}")
+                f"bots: `assistant show {event.job_id}` on the server lists it")

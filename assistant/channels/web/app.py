@@ -17,8 +17,6 @@ database, so a conversation can be reopened after a restart.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
 import os
 import re
@@ -35,7 +33,7 @@ from assistant.channels.web.brand import patch_translation, write_brand
 from assistant.channels.web.context import WebApp
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.infra import signing
+from assistant.infra import media_links, signing
 
 if TYPE_CHECKING:
     import chainlit as cl
@@ -263,7 +261,6 @@ def register() -> None:
     import chainlit as cl
 
     from assistant.channels.web.data import OurDataLayer
-    from assistant.channels.web.session import MEDIA_PREFIX
 
     app = current()
     cl.data_layer(lambda: OurDataLayer(app.svc.db))
@@ -281,7 +278,7 @@ def register() -> None:
     from chainlit.server import app as server
     from fastapi.routing import APIRoute
 
-    route = APIRoute(MEDIA_PREFIX + "/{tag}/{token}/{filename}", serve_media,
+    route = APIRoute(media_links.ROUTE, serve_media,
                      methods=["GET", "HEAD"])
     server.router.routes.insert(0, route)  # before Chainlit's catch-all page route
 
@@ -362,26 +359,25 @@ async def on_action(action: cl.Action) -> None:
     await chat.on_action(action)
 
 
-async def serve_media(tag: str, token: str, filename: str) -> Response:
-    """A file a chat message links to, when the URL's signature is ours (see media_url)."""
+async def serve_media(tag: str, job_id: str, viewer: str, token: str,
+                      filename: str) -> Response:
+    """A file a message links to, when the link is ours (:mod:`assistant.infra.media_links`),
+    the file is the job's, and the person it was made for may still see the job."""
     from fastapi import HTTPException
     from fastapi.responses import FileResponse
 
-    from assistant.channels.web.session import media_path
+    from assistant.app.identity import may_review
     from storage.objects import guess_mime
 
     app = current()
-    settings = app.settings
-    try:
-        path = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise HTTPException(status_code=404, detail="not found") from None
-    if not media_path(app, tag, path):  # forged, or older than ASSISTANT_MEDIA_LINK_TTL
+    link = media_links.read_media_link(app.settings, tag, job_id, viewer, token, filename)
+    job = app.svc.repo.get_job(job_id) if link is not None else None
+    if link is None or job is None or job_id not in link.path.parts:
         raise HTTPException(status_code=404, detail="not found")
-    file = Path(path)
-    root = settings.resolved_data_dir
-    if (Path(file.name).name != filename or not file.is_file()
-            or root not in file.resolve().parents):
-        raise HTTPException(status_code=404, detail="not found")
+    if link.viewer and not await asyncio.to_thread(
+            lambda: may_review(app.svc.db, app.svc.repo.ensure_user(link.viewer), job_id,
+                               job.user_id)):
+        raise HTTPException(status_code=404, detail="not found")  # lost access since
+    file = link.path
     headers: dict[str, Any] = {"Cache-Control": "private, max-age=3600"}
     return FileResponse(file, media_type=guess_mime(str(file)), headers=headers)

@@ -9,7 +9,6 @@ order by one task per session, so a step is never updated before it was sent.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import re
@@ -30,6 +29,7 @@ from assistant.app.conversation import ACTIVE
 from assistant.app.events import MEDIA_KINDS, ChannelUser, OutEvent, artifact
 from assistant.channels.web.context import WebApp
 from assistant.infra import signing
+from assistant.infra.media_links import media_link
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,6 @@ ACTION_LOOKS = {  # label, lucide icon, tooltip
 }
 DECIDED = {"approve": "Approved", "revise": "Sent back with notes", "reject": "Rejected"}
 BAR = 10
-MEDIA_PREFIX = "/media"
-MEDIA_SALT = "web-media"
 ACTION_SALT = "web-action"
 _HEADING = re.compile(r"^(#{1,6})(?=\s)")
 
@@ -71,23 +69,10 @@ def bar(percent: float | None) -> str:
     return f"{'█' * filled}{'░' * (BAR - filled)} {percent:.0f}%"
 
 
-def media_url(app: WebApp, path: str) -> str:
-    """A signed URL for a file under the data dir, valid for ``settings.media_link_ttl``
-    (see ``web.app.serve_media``): ``/media/<time>.<signature>/<path, base64>/<name>``."""
-    token = base64.urlsafe_b64encode(path.encode("utf-8")).rstrip(b"=").decode("ascii")
-    signed = signing.timed_signer(app.settings, MEDIA_SALT).sign(path).decode("utf-8")
-    tag = signed[len(path) + 1:]  # the time it was signed, and the signature
-    return f"{MEDIA_PREFIX}/{tag}/{token}/{Path(path).name}"
-
-
-def media_path(app: WebApp, tag: str, path: str) -> bool:
-    """Whether ``tag`` (from :func:`media_url`) signs ``path`` and has not expired."""
-    try:
-        signing.timed_signer(app.settings, MEDIA_SALT).unsign(
-            f"{path}.{tag}", max_age=int(app.settings.media_link_ttl.total_seconds()))
-    except signing.BadSignature:  # forged, damaged or expired (SignatureExpired)
-        return False
-    return True
+def media_url(app: WebApp, job_id: str, path: str, viewer: str = "") -> str:
+    """A signed URL for one of a job's files, for ``viewer`` (see
+    :mod:`assistant.infra.media_links` and ``web.app.serve_media``)."""
+    return media_link(app.settings, job_id, path, viewer)
 
 
 def _payload_message(username: str, job_id: str, stage: str, action: str) -> str:
@@ -328,7 +313,8 @@ class ChatSession:
         element: cl.Element
         if not path.is_file():
             return
-        url = media_url(self.app, str(path.resolve()))
+        url = media_url(self.app, event.job_id or "", str(path.resolve()),
+                        self.app.conv.username(self.user))
         name = path.name
         if event.artifact_kind == "video":
             element = cl.Video(name=name, url=url, display="inline", mime=event.mime)
