@@ -55,7 +55,7 @@ def judge(pairs: list[dict[str, Any]]) -> list[Judged]:
             gates[key] = Gate(pair["topic"], embedder, term_stats(pair["language"]),
                               pair["language"])  # fmt: skip
         passage = Passage(pair["passage"], 0, 0, pair.get("title", ""))
-        gates[key].judge([passage])
+        gates[key].judge([passage])  # as research decides: on the whole passage
         out.append(Judged(pair, passage))
     return out
 
@@ -87,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{len({p['topic'] for p in pairs})} requests")
     pinned = scores(judged, relevance.SIM_MIN, relevance.COVER_MIN)
     print(_line(f"pinned {relevance.SIM_MIN:.2f}/{relevance.COVER_MIN:.2f}", pinned))
+    for split in sorted({j.pair.get("split", "calibration") for j in judged}):
+        part = [j for j in judged if j.pair.get("split", "calibration") == split]
+        label = f"  {split} ({len(part)})"
+        print(_line(label, scores(part, relevance.SIM_MIN, relevance.COVER_MIN)))
     print("words only (no sim)   ", _line("", scores(judged, -1.0, relevance.COVER_MIN)).strip())
     print("meaning only (no words)", _line("", scores(judged, relevance.SIM_MIN, 0.0)).strip())
     print("\nsweep: F1 (precision/recall) by SIM_MIN (rows) x COVER_MIN (columns)")

@@ -22,82 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from assistant.tools.research.wordlists import ARTICLES, GENERIC, STOPWORDS, VARIANTS
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Words that carry no topic: function words (en/es/fr), and the words people use to ask
-# for a kind of content rather than a subject ("how X works", "the history of X", "three
-# tips for X", "X for teenagers"). The facet words are the planner's business, not the gate's.
-STOPWORDS: dict[str, frozenset[str]] = {
-    "en": _words(
-        "a an the and or but nor of in on at to for from by with without about into onto over "
-        "under between through during before after above below up down out off again is are "
-        "was were be been being am do does did doing have has had having it its it's this that "
-        "these those there here who whom whose which what when where why how all any both each "
-        "few more most other some such no not only own same so than too very can could will "
-        "would shall should may might must i me my we our you your he him his she her they them "
-        "their as if then also just like vs versus"
-    ),
-    "es": _words(
-        "el la los las un una unos unas y o pero de del en a al por para con sin sobre entre "
-        "es son fue era ser estar está están como cómo qué que por qué cuál cuándo dónde quién "
-        "se su sus lo le les mi tu nuestro este esta estos estas ese esa muy más menos también "
-        "no sí ya hay"
-    ),
-    "fr": _words(
-        "le la les l un une des du de d et ou mais en à au aux par pour avec sans sur sous dans "
-        "entre est sont était être a ont avoir comme comment que qu quoi pourquoi quel quelle "
-        "quand où qui se sa son ses ce cette ces leur leurs mon ton notre très plus moins aussi "
-        "ne pas oui y il elle ils elles on nous vous"
-    ),
-}
-GENERIC: dict[str, frozenset[str]] = {
-    "en": _words(
-        "work works working worked explain explained explainer guide introduction intro "
-        "overview basics history historical story origin origins example examples fact facts "
-        "figure figures number numbers statistics stats tip tips way ways thing things reason "
-        "reasons idea ideas kind kinds type types best better good great top simple simply "
-        "easy quick short long really actually everything anything something one two three "
-        "four five six seven eight nine ten first new make makes happen happens "
-        "mean means matter matters need needs use uses used kids children teenagers teens "
-        "beginners students adults everyone people dummies "
-        # the nouns of a list article: "three habits for better sleep" is about sleep
-        "habit habits step steps secret secrets benefit benefits mistake mistakes myth myths "
-        "hack hacks lesson lessons rule rules sign signs "
-        # the verbs of a question: "how octopuses change colour" is about octopuses' colour
-        "change changes changed changing form forms formed forming rise rises rising rose "
-        "made get gets grow grows turn turns become becomes occur occurs come comes go goes "
-        "keep keeps start starts stop stops cause causes caused affect affects help helps "
-        "look looks effect effects impact role importance"
-    ),
-    "es": _words(
-        "funciona funcionan funcionamiento historia ejemplo ejemplos datos guía introducción "
-        "consejos cosas mejor mejores niños principiantes prepara preparan hace hacen cambia "
-        "cambian forma forman"
-    ),
-    "fr": _words(
-        "fonctionne fonctionnent fonctionnement histoire exemple exemples faits guide "
-        "introduction conseils choses meilleur meilleure meilleurs enfants débutants entre "
-        "entrent change changent forme forment fait font"
-    ),
-}
-# British spellings folded onto American ones (both sides get the same treatment, so the
-# direction does not matter; only that "colour" and "color" meet).
-_VARIANTS = {
-    "colour": "color", "behaviour": "behavior", "flavour": "flavor", "harbour": "harbor",
-    "honour": "honor", "labour": "labor", "neighbour": "neighbor", "favour": "favor",
-    "humour": "humor", "vapour": "vapor", "odour": "odor", "rumour": "rumor",
-    "armour": "armor", "tumour": "tumor", "centre": "center", "metre": "meter",
-    "litre": "liter", "theatre": "theater", "fibre": "fiber", "grey": "gray", "tyre": "tire",
-    "aluminium": "aluminum", "aeroplane": "airplane", "defence": "defense",
-    "offence": "offense", "licence": "license", "programme": "program", "mould": "mold",
-    "plough": "plow", "cheque": "check", "sulphur": "sulfur", "foetus": "fetus",
-    "oestrogen": "estrogen", "haemoglobin": "hemoglobin", "anaemia": "anemia",
-    "paediatric": "pediatric", "manoeuvre": "maneuver", "jewellery": "jewelry",
-}  # fmt: skip
-_VARIANT_RE = re.compile(r"^(" + "|".join(sorted(_VARIANTS, key=len, reverse=True)) + r")")
+_VARIANT_RE = re.compile(r"^(" + "|".join(sorted(VARIANTS, key=len, reverse=True)) + r")")
 _TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 
 
@@ -133,7 +60,7 @@ def stem(word: str, language: str = "en") -> str:
     Both sides of every comparison go through it, so over-stripping is harmless; what
     matters is that a word's forms meet ("octopuses", "octopus"; "changes", "changing")."""
     if language == "en":
-        word = _VARIANT_RE.sub(lambda m: _VARIANTS[m.group(1)], word)
+        word = _VARIANT_RE.sub(lambda m: VARIANTS[m.group(1)], word)
     if len(word) <= 3 or word.isdigit():
         return word
     if language == "en":
@@ -224,20 +151,23 @@ class TermStats:
 
 @dataclass(frozen=True)
 class KeyTerm:
-    """A distinctive term of a request: one stem, or a phrase ("heat pump") of stems."""
+    """A distinctive term of a request: one stem, a phrase of stems ("heat pump", adjacent),
+    or a group of stems that must all appear, in any order ("shipping container": a noun
+    phrase the corpus never uses, so its parts are the best evidence)."""
 
     text: str
     unit: tuple[str, ...]
     weight: float
     required: bool = False  # a rare name: a passage without it is not about the request
+    group: bool = False
 
 
 def _is_name(word: str, position: int, title_case: bool) -> bool:
     return position > 0 and not title_case and word[:1].isupper() and not word.isupper()
 
 
-# A pair of adjacent key words is one phrase when the corpus uses it as one: at least this
-# share of the rarer word's documents hold the pair ("heat pump" ~0.2; "change color" ~0.01).
+# A pair with a generic word is a phrase when the corpus uses it as one: at least this share
+# of the rarer word's documents hold the pair ("climate change" 0.084; "change color" 0.005).
 PHRASE_MIN_SHARE = 0.08
 # A capitalised word this rare in the corpus is a name the passage must mention.
 NAME_MAX_DF = 30
@@ -247,57 +177,88 @@ NUMBER_MAX_WEIGHT = 3.0  # a year in the request is a detail, not the subject
 # term weighs this much more, so a passage about the subject without the angle still
 # counts and one about the angle alone ("Color", "Interest") does not.
 SUBJECT_BOOST = 1.5
+# ...except in a request about a relation between two things, which has both as subjects.
+_RELATION = re.compile(r"\b(affects?|affected|affecting|impacts?|influences?|effects?\s+of|"
+                       r"impact\s+of|influence\s+of|relationship|between|versus|vs)\b", re.I)
+
+
+def _request_words(text: str) -> list[tuple[str, bool]]:
+    """Each word of a request, and whether it was written as a name (capitalised inside a
+    request that is not in title case)."""
+    raw = [m.group(0) for m in _TOKEN_RE.finditer(text)]
+    title_case = len([w for w in raw if w[:1].isupper()]) >= max(2, 0.6 * len(raw))
+    words: list[tuple[str, bool]] = []
+    for position, original in enumerate(raw):
+        name = _is_name(original, position, title_case)
+        words.extend((w, name) for w in tokens(original))
+    return words
+
+
+def _pair(stats: TermStats, s1: str, s2: str, generic: bool, after_article: bool
+          ) -> str | None:
+    """"phrase", "group" or None for two adjacent words of a request.
+
+    A pair the corpus uses is a phrase ("heat pump", "compound interest"); with a generic
+    word it must be a frequent one ("climate change", not "change colour"). A pair it never
+    uses is a group when an article makes it a noun phrase ("the shipping container"),
+    else two words ("volcanoes erupt": a subject and its verb)."""
+    together = stats.doc_freq((s1, s2))
+    if generic:
+        rarer = min(stats.doc_freq((s1,)), stats.doc_freq((s2,)))
+        return "phrase" if together and rarer and together / rarer >= PHRASE_MIN_SHARE else None
+    if together:
+        return "phrase"
+    return "group" if after_article else None
 
 
 def key_terms(text: str, stats: TermStats | None, language: str = "en") -> list[KeyTerm]:
     """The terms that say what ``text`` (a request) is about, weighted by rarity."""
-    raw = [m.group(0) for m in _TOKEN_RE.finditer(text)]
-    capitals = [w for w in raw if w[:1].isupper()]
-    title_case = len(capitals) >= max(2, 0.6 * len(raw))
-    words: list[tuple[str, bool]] = []  # each word, and whether it was written as a name
-    for position, original in enumerate(raw):
-        name = _is_name(original, position, title_case)
-        words.extend((w, name) for w in tokens(original))
-    kept: list[tuple[int, str, str, bool]] = []  # (position, word, stem, is a name)
-    for i, (word, name) in enumerate(words):
-        if _content(word, language):
-            kept.append((i, word, stem(word, language), name))
-    terms: list[KeyTerm] = []
-    positions: list[int] = []
+    words = _request_words(text)
+    articles = ARTICLES.get(language, frozenset())
+    kept = [(i, w, stem(w, language), name) for i, (w, name) in enumerate(words)
+            if _content(w, language)]  # fmt: skip
+    found: list[tuple[int, KeyTerm]] = []  # (position in the request, term)
     used: set[int] = set()
-    # Phrases first, generic words included: "climate change" is a phrase even though
-    # "change" alone is only the verb of a question.
     for (i, w1, s1, n1), (j, w2, s2, n2) in zip(kept, kept[1:], strict=False):
         if j != i + 1 or i in used or stats is None:
             continue
-        pair = (s1, s2)
-        rarer = min(stats.doc_freq((s1,)), stats.doc_freq((s2,)))
-        together = stats.doc_freq(pair)
-        if together and rarer and together / rarer >= PHRASE_MIN_SHARE:
-            required = (n1 or n2) and together <= NAME_MAX_DF
-            terms.append(KeyTerm(f"{w1} {w2}", pair, stats.idf(pair), bool(required)))
-            positions.append(i)
-            used.update((i, j))
+        generic = _generic(w1, language) or _generic(w2, language)
+        kind = _pair(stats, s1, s2, generic, i > 0 and words[i - 1][0] in articles)
+        if kind == "phrase":
+            pair = (s1, s2)
+            required = (n1 or n2) and stats.doc_freq(pair) <= NAME_MAX_DF
+            found.append((i, KeyTerm(f"{w1} {w2}", pair, stats.idf(pair), bool(required))))
+        elif kind == "group":
+            parts = [_single(w, s, n, stats) for w, s, n in ((w1, s1, n1), (w2, s2, n2))]
+            found.append((i, KeyTerm(f"{w1} {w2}", (s1, s2), sum(p.weight for p in parts),
+                                     any(p.required for p in parts), group=True)))
+        else:
+            continue
+        used.update((i, j))
     for i, word, s, name in kept:
-        if i in used or _generic(word, language) or any(t.unit == (s,) for t in terms):
+        if i in used or _generic(word, language) or any(t.unit == (s,) for _, t in found):
             continue
-        positions.append(i)
-        if stats is None:  # no corpus for the language: equal weights, nothing required
-            terms.append(KeyTerm(word, (s,), 1.0))
-            continue
-        df = stats.doc_freq((s,))
-        weight = stats.idf((s,))
-        if word.isdigit():
-            weight = min(weight, NUMBER_MAX_WEIGHT)
-        # In no article of the encyclopedia at all (a made-up or very rare name), or a
-        # capitalised rare word: the request is about that name.
-        required = (df == 0 and word.isalpha()) or (name and df <= NAME_MAX_DF)
-        terms.append(KeyTerm(word, (s,), weight, required))
-    ordered = [t for _, t in sorted(zip(positions, terms, strict=True), key=lambda p: p[0])]
-    if len(ordered) > 1 and not ordered[0].text.isdigit():
+        found.append((i, _single(word, s, name, stats)))
+    ordered = [t for _, t in sorted(found, key=lambda pair: pair[0])]
+    relational = _RELATION.search(text) is not None  # "how X affects Y": two subjects
+    if len(ordered) > 1 and not ordered[0].text.isdigit() and not relational:
         first = ordered[0]
-        ordered[0] = KeyTerm(first.text, first.unit, first.weight * SUBJECT_BOOST, first.required)
+        ordered[0] = KeyTerm(first.text, first.unit, first.weight * SUBJECT_BOOST,
+                             first.required, first.group)  # fmt: skip
     return ordered
+
+
+def _single(word: str, s: str, name: bool, stats: TermStats | None) -> KeyTerm:
+    if stats is None:  # no corpus for the language: equal weights, nothing required
+        return KeyTerm(word, (s,), 1.0)
+    df = stats.doc_freq((s,))
+    weight = stats.idf((s,))
+    if word.isdigit():
+        weight = min(weight, NUMBER_MAX_WEIGHT)
+    # In no article of the encyclopedia at all (a made-up or very rare name), or a
+    # capitalised rare word: the request is about that name.
+    required = (df == 0 and word.isalpha()) or (name and df <= NAME_MAX_DF)
+    return KeyTerm(word, (s,), weight, required)
 
 
 # A word also matches its derived forms. A long one by its first len - 3 letters (at least
@@ -323,13 +284,14 @@ def _pattern(unit: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(" " + "".join(re.escape(h) + " " for h in head) + tail + " ")
 
 
-# A term named only to compare ("soft-bodied, like octopuses", "surpassed only by black
-# holes", "similar to heat pumps") is not what the passage is about: those mentions are cut
+# A term named only to compare or to exclude ("soft-bodied, like octopuses", "surpassed only
+# by black holes", "similar to heat pumps", "neither a bee nor an ant") is not what the
+# passage is about: those mentions are cut
 # before counting. "Animals like octopuses" (no comma) is an example and stays.
 _COMPARISON = re.compile(
     r"(?:(?:^|[,;(])\s*(?:un)?like|\bunlike|\bthan|\bsurpassed\s+(?:only\s+)?by|"
     r"\b(?:similar|compared|comparable)\s+(?:to|with)|\bas\s+opposed\s+to|"
-    r"\binstead\s+of|\bapart\s+from|\bexcept\s+for)"
+    r"\binstead\s+of|\bapart\s+from|\bexcept\s+for|\bneither|\bnor)"
     r"\s+(?:(?:the|a|an|other|all|most|many|some|those|that|of)\s+)*[^\W\d_][\w'-]*"
     r"(?:\s+[^\W\d_][\w'-]*)?", re.I)
 
@@ -349,6 +311,8 @@ def adjacent_pairs(text: str, language: str = "en") -> list[tuple[str, str]]:
 
 def present(term: KeyTerm, line: str) -> bool:
     """Whether ``term`` occurs in ``line`` (a :func:`stem_line`)."""
+    if term.group:
+        return all(_pattern((part,)).search(line) is not None for part in term.unit)
     return _pattern(term.unit).search(line) is not None
 
 

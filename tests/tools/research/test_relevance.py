@@ -59,7 +59,7 @@ def test_a_comparison_is_not_the_subject(octopus_gate: Gate) -> None:
 def test_a_made_up_name_must_appear(embedder: MiniLMEmbedder) -> None:
     gate = Gate("the Zorvath Institute's 2027 budget", embedder, term_stats("en"))
     required = [t.text for t in gate.terms if t.required]
-    assert required == ["zorvath"]
+    assert required == ["zorvath institute"]  # "the Zorvath Institute": a noun phrase
     ours = "The Zorvath Institute's board approved a 2027 budget of 4.2 million euros."
     kept = kept_texts(
         gate,
@@ -94,19 +94,31 @@ def test_generic_words_of_the_request_are_not_key_terms() -> None:
     assert [t.text for t in key_terms("three habits for better sleep", stats)] == ["sleep"]
     assert [t.text for t in key_terms("how octopuses change colour", stats)] == [
         "octopuses", "colour"]
-    subject, angle = key_terms("compound interest for teenagers", stats)
-    assert subject.weight > angle.weight  # the subject first, boosted
+    # A pair the encyclopedia uses is one phrase; one it never uses, after an article, a
+    # group of words that must all appear; a subject and its verb stay two words.
+    (interest,) = key_terms("compound interest for teenagers", stats)
+    assert interest.unit == ("compound", "interest") and not interest.group
+    (container,) = key_terms("the history of the shipping container", stats)
+    assert container.group and present(container, stem_line("containers for shipping"))
+    assert not present(container, stem_line("ships, shipping and navigation"))
+    subject, verb = key_terms("why volcanoes erupt", stats)
+    assert subject.text == "volcanoes" and subject.weight > verb.weight  # boosted: first
+    reef, climate = key_terms("how climate change affects coral reefs", stats)[::-1]
+    assert abs(reef.weight - climate.weight) < 1.0  # a relation: no subject boost
 
 
 def test_thresholds_hold_on_the_labelled_set() -> None:
     pairs = load()
-    assert len(pairs) >= 120
+    calibration = [p for p in pairs if p["split"] == "calibration"]
+    holdout = [p for p in pairs if p["split"] == "holdout"]
+    assert len(calibration) >= 120 and len(holdout) >= 30
     assert {p["relevant"] for p in pairs} == {True, False}
-    figures = scores(judge(pairs), SIM_MIN, COVER_MIN)
     # The figures in the comment at relevance.py's thresholds; a change of the gate that
     # loses either shows here.
-    assert figures["precision"] >= 0.95, figures
-    assert figures["recall"] >= 0.95, figures
+    fitted = scores(judge(calibration), SIM_MIN, COVER_MIN)
+    assert fitted["precision"] >= 0.95 and fitted["recall"] >= 0.95, fitted
+    unseen = scores(judge(holdout), SIM_MIN, COVER_MIN)
+    assert unseen["precision"] >= 0.8 and unseen["recall"] >= 0.9, unseen
 
 
 # --- retrieved text is data ------------------------------------------------------------------
