@@ -9,7 +9,7 @@ text into data, the ``format_*`` functions turn records into text. The conversat
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -363,10 +363,13 @@ def format_status(job: Any, steps: Iterable[Any], stage: str | None = None,
     return "\n".join(lines)
 
 
-def format_sources(sources: Sequence[Any]) -> str:
+def format_sources(sources: Sequence[Any], names: Mapping[str, str]) -> str:
+    """Each source by its title and the name it was added under (never our stored copy's
+    path or name)."""
     if not sources:
         return "The knowledge base is empty: send files (.md .txt .html .pdf) to add them."
-    lines = [f"• {s.title} ({s.uri.rsplit('/', 1)[-1]})" for s in sources]
+    lines = [f"• {s.title} ({names[s.id]})" if names.get(s.id) else f"• {s.title}"
+             for s in sources]
     return f"Knowledge base ({len(sources)} sources):\n" + "\n".join(lines)
 
 

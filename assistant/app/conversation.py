@@ -208,7 +208,8 @@ class Conversation:
         if name == "cancel":
             return self._cancel(user, command.job or self._pick(username, ACTIVE, name))
         if name == "kb":
-            return [say(None, cmd.format_sources(self._kb().sources()))]
+            kb = self._kb()
+            return [say(None, cmd.format_sources(kb.sources(), kb.names()))]
         if name == "link":
             linked = self.identities.link(user.channel, user.external_id, command.text)
             self._subs.forget_identities()  # a new link acts, and gets its events, at once

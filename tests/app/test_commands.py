@@ -155,4 +155,7 @@ def test_kb_lists_sources_and_uploads_add_to_it(conv: Conversation, tmp_path: Pa
     empty.write_text("", encoding="utf-8")
     added = text_of(conv.add_files(TG, [page, empty])).splitlines()
     assert added[0].startswith("✓ rip-currents.md: added") and added[1].startswith("✗ empty.md")
-    assert "(3 sources)" in text_of(conv.handle(TG, "/kb"))
+    listing = text_of(conv.handle(TG, "/kb"))
+    assert "(3 sources)" in listing and "(rip-currents.md)" in listing, listing
+    # the names they were added under, never our stored copies' (src-<id>-name.md) or paths
+    assert "src-" not in listing and str(conv.svc.settings.resolved_data_dir) not in listing

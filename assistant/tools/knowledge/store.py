@@ -196,6 +196,10 @@ class KnowledgeBase:
     def sources(self) -> list[Source]:
         return [Source(id=e["id"], title=e["title"], uri=e["uri"]) for e in self._read_manifest()]
 
+    def names(self) -> dict[str, str]:
+        """Each source's original file name (its ``uri`` is our stored copy), by id."""
+        return {e["id"]: str(e.get("name") or "") for e in self._read_manifest()}
+
     def source(self, source_id: str) -> Source | None:
         return next((s for s in self.sources() if s.id == source_id), None)
 
