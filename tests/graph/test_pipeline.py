@@ -83,7 +83,11 @@ def test_grounded_body_quotes_sources_and_cites_them(runner: JobRunner) -> None:
         assert section.citations, section
         for sentence in section.text.split(". "):
             assert sentence.rstrip(".") in source_text
-    assert 600 <= script.word_count() <= 1000
+    # The target length, or an honest stop that says why (never padding).
+    assert 680 <= script.word_count() <= 920 or (
+        script.notes and script.notes[0].startswith(
+            f"sources too thin: {script.word_count()} of 800 words"))
+    assert script.word_count() <= 920
 
 
 def test_revise_loops_back_to_write_with_the_notes(runner: JobRunner) -> None:
@@ -118,29 +122,61 @@ def test_qa_failures_loop_back_a_bounded_number_of_times(tides_kb: Services) -> 
     runner = JobRunner(tides_kb)
     try:
         job, outcome = start(runner)
+        # The writer refuses the banned call to action itself (its checks are QA's).
+        script = runner.state(job)["script"]
+        assert "guaranteed results" not in script.call_to_action.lower()
+        # A failure no rewrite can fix: a cited source's file disappears before QA.
+        cited = {s.id for s in script.citations}
+        for source in runner.state(job)["research"].sources:
+            if source.id in cited and source.uri.startswith("file://"):
+                Path(source.uri.removeprefix("file://")).unlink()
         outcome = runner.resume(job, APPROVE)
         assert outcome.review and outcome.review["action_request"]["action"] == "review_final"
         state = runner.state(job)
         assert state["qa_rounds"] == 3  # first check + two bounded rewrites
         assert not state["qa"].passed
-        brand = next(c for c in state["qa"].checks if c.name == "brand")
-        assert "banned phrase" in brand.message
+        citations = next(c for c in state["qa"].checks if c.name == "citations")
+        assert "missing file" in citations.message
         assert [s.name for s in runner.svc.repo.list_steps(job)].count("write") == 3
     finally:
         runner.close()
 
 
-def test_pii_is_redacted_before_publishing(tides_kb: Services) -> None:
-    tides_kb.settings.writer_mode = "generative"
-    sid = tides_kb.kb().sources()[0].id
+OFFICE = """# The Harbour Tide Office
+
+The harbour tide office publishes tide tables that show when the tide will be high or low at
+the port. Tide tables list the expected times and heights of high and low water for the
+harbour, a year ahead. Sailors and fishers read the harbour tide tables before they leave the
+port. Questions about the harbour tide tables go to jane.doe@example.com or +1 415-555-0132.
+"""
+
+
+def test_pii_is_redacted_before_publishing(svc: Services, tmp_path: Path) -> None:
+    """Personal data a model invents is removed by the writer's verifier; personal data a
+    source states can reach the piece, and QA redacts it before anything is published."""
+    page = tmp_path / "tide-office.md"
+    page.write_text(OFFICE, encoding="utf-8")
+    svc.kb().add([page])
+    svc.settings.writer_mode = "generative"
+    sid = svc.kb().sources()[0].id
     leaky = draft()
-    leaky["sections"][1]["text"] += " Questions to jane.doe@example.com or +1 415-555-0132."
-    for s in leaky["sections"]:
-        s["citations"] = [sid]
-    tides_kb.set_chat(scripted(leaky))
-    runner = JobRunner(tides_kb)
+    leaky["sections"] = [
+        {"heading": "Tide tables", "citations": [sid], "text": (
+            "Tide tables list the expected times and heights of high and low water for the "
+            "harbour, a year ahead. Call Bob on +44 20 7946 0018 for a guaranteed tide.")},
+        {"heading": "Questions", "citations": [sid], "text": (
+            "Questions about the harbour tide tables go to jane.doe@example.com or "
+            "+1 415-555-0132.")},
+    ]
+    svc.set_chat(scripted(leaky))
+    runner = JobRunner(svc)
     try:
-        job, _ = start(runner)
+        brief = Brief.create("the harbour tide tables", "blog")
+        job = runner.create(brief)
+        runner.start(job, brief)
+        script = runner.state(job)["script"]
+        assert "7946" not in script.body_text()  # invented: the verifier removed it
+        assert "jane.doe@example.com" in script.body_text()  # the source's own words
         outcome = runner.resume(job, APPROVE)
         qa = runner.state(job)["qa"]
         assert any("jane.doe@example.com" in r for r in qa.redactions)

@@ -174,7 +174,7 @@ def write(brief: Brief, research: Research, notes: list[str], rules: BrandRules,
         writer_notes += [n for n in [report_r.note()] if n]
         emit(STEP, f"rephrased {report_r.kept} sentences", 80)
     parts = _dedupe(parts, frame.hook)
-    script = _script(sized, parts, frame, research, svc, mode)
+    script = _script(sized, parts, frame, research, svc, mode, rules.max_hashtags)
     note = compose.thin_note(sized, script.word_count(), len(research.findings),
                              sum(len(f.text.split()) for f in research.findings))
     if note:
@@ -229,7 +229,7 @@ def _dedupe(parts: list[Part], hook: str) -> list[Part]:
 
 
 def _script(brief: Brief, parts: list[Part], frame: framing.Frame, research: Research,
-            svc: Services, mode: str) -> Script:
+            svc: Services, mode: str, max_hashtags: int) -> Script:
     preset = style(brief.style)
     sections = [p.to_section() for p in parts]
     for section in sections:
@@ -240,7 +240,7 @@ def _script(brief: Brief, parts: list[Part], frame: framing.Frame, research: Res
         call_to_action=frame.call_to_action, description=frame.description,
         # Tags and keywords come from the topic and the sources' own headings: a small
         # model's lists were noise.
-        hashtags=_hashtags([], brief, preset.hashtags),
+        hashtags=_hashtags([], brief, min(preset.hashtags, max_hashtags)),
         seo_keywords=_keywords(brief, sections),
         citations=_cited_sources(sections, research, frame),
         writer=f"{mode} ({svc.chat().label})",
