@@ -111,7 +111,8 @@ def test_planted_instructions_in_a_relevant_page_are_dropped(
     page.write_text(INJECTED_PAGE, encoding="utf-8")
     tides_kb.kb().add([page])
     found = run(tides_kb, state_for(tides_kb, "how octopuses change colour"))
-    kb_findings = [f for f in found.findings if found.source(f.source_id).provider == "kb"]
+    kb_ids = {s.id for s in found.sources if s.provider == "kb"}
+    kb_findings = [f for f in found.findings if f.source_id in kb_ids]
     assert kb_findings, "the page is about the request: its other sentences are kept"
     text = " ".join(f.text for f in found.findings)
     assert "chromatophore" in text

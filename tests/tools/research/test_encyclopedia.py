@@ -106,11 +106,11 @@ def test_a_changed_manifest_is_not_ready(
 
 
 def test_index_locations(tmp_path: Path) -> None:
-    default = Settings(_env_file=None, data_dir=tmp_path / "d")  # type: ignore[call-arg]
+    default = Settings(_env_file=None, data_dir=tmp_path / "d")
     installed, fallback = index_folders(default, "en")
     assert installed.parts[-4:] == ("share", "agenticai-lab", "encyclopedia", "en")
     assert fallback == tmp_path.resolve() / "d" / "encyclopedia" / "en"
-    chosen = Settings(_env_file=None, data_dir=tmp_path / "d",  # type: ignore[call-arg]
+    chosen = Settings(_env_file=None, data_dir=tmp_path / "d",
                       encyclopedia_dir=tmp_path / "enc")
     assert index_folders(chosen, "fr") == [tmp_path / "enc" / "fr"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,11 +20,11 @@ from assistant.tools.research.encyclopedia import Encyclopedia
 from assistant.tools.research.kb import KnowledgeBaseRetriever
 
 
-def settings_for(tmp_path: Path, providers: str | None = None, **extra: object) -> Settings:
-    values: dict[str, object] = {"data_dir": tmp_path / "data", **extra}
+def settings_for(tmp_path: Path, providers: str | None = None, **extra: Any) -> Settings:
+    values: dict[str, Any] = {"data_dir": tmp_path / "data", **extra}
     if providers is not None:
         values["research_providers"] = providers
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+    return Settings.model_validate(values)
 
 
 def test_the_default_is_the_knowledge_base_then_the_encyclopedia(tmp_path: Path) -> None:
