@@ -23,6 +23,7 @@ from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
 from assistant.infra.cache import research_cache
 from assistant.tools.research import ONLINE_EXAMPLE, close_all, get_retrievers, provider_names
+from assistant.tools.research.encyclopedia import Encyclopedia, term_stats
 from assistant.tools.research.gather import Fetched, gather
 from assistant.tools.research.planning import Plan, plan_research
 from assistant.tools.research.relevance import Gate, Passage, split_passages
@@ -52,6 +53,9 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
          f"{', '.join(names)}", 2, queries=[q.query for q in plan.queries])  # fmt: skip
     retrievers = get_retrievers(settings, kb=svc.kb() if "kb" in names else None,
                                 embedder=svc.embedder())  # fmt: skip
+    for retriever in retrievers:
+        if isinstance(retriever, Encyclopedia):  # its index is built on first use: minutes
+            retriever.progress = _indexing
     try:
         gathered = gather(retrievers, plan, brief.language, research_cache(settings),
                           lambda message, done: emit(STEP, message, 5 + 70 * done))
@@ -92,6 +96,11 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     return {"research": research}
 
 
+def _indexing(done: int, total: int) -> None:
+    emit(STEP, f"indexing the offline encyclopedia, once: {done:,} of {total:,} entries",
+         5 * done / max(total, 1))
+
+
 def _passages(fetched: list[Fetched]) -> tuple[list[Passage], int]:
     out: list[Passage] = []
     dropped = 0
@@ -104,8 +113,6 @@ def _passages(fetched: list[Fetched]) -> tuple[list[Passage], int]:
 
 def _term_stats(svc: Services, brief: Brief, notes: list[str]) -> TermStats | None:
     """Term rarity from the encyclopedia of the brief's language (its data, not its index)."""
-    from assistant.tools.research.encyclopedia import term_stats
-
     try:
         return term_stats(brief.language)
     except ConfigError as exc:
