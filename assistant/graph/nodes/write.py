@@ -141,8 +141,6 @@ def write(brief: Brief, research: Research, notes: list[str], rules: BrandRules,
             title=draft.title[:80], hook=draft.hook[:160],
             call_to_action=draft.call_to_action[:120], description=draft.description[:240])
     else:
-        if mode == "generative":
-            writer_notes.append("the model wrote no usable draft; composed from the sources")
         kind = kind_of(sized, research.findings)
         parts = compose.plan(sized, pool, outline(sized, kind), said)
         emit(STEP, f"outlined a {kind}: {len(parts)} sections from {len(pool)} source "
@@ -187,17 +185,16 @@ def write(brief: Brief, research: Research, notes: list[str], rules: BrandRules,
     return script.model_copy(update={"notes": writer_notes})
 
 
-def _draft(brief: Brief, pool: Pool, notes: list[str], svc: Services) -> Draft | None:
-    """The capable model's whole piece from the quoted sources, or None if it gave none."""
+def _draft(brief: Brief, pool: Pool, notes: list[str], svc: Services) -> Draft:
+    """The capable model's whole piece from the quoted sources. A model that never answers
+    with a valid draft fails the step (a broken or unreachable server must be seen, not
+    papered over); the job resumes from write."""
     sources = sorted(pool.free(), key=lambda s: (s.source_id, s.position))
     prompt = render_prompt(TEMPLATE_FOR_FORMAT[brief.format], brief, [], notes,
                            sources=sources)
-    try:
-        return structured(svc.chat(), Draft, [SystemMessage("You are a careful science "
-                                                            "writer."), HumanMessage(prompt)],
-                          retries=svc.settings.structured_retries)
-    except Exception:  # noqa: BLE001 - the grounded writer takes over, and says so
-        return None
+    return structured(svc.chat(), Draft, [SystemMessage("You are a careful science writer."),
+                                          HumanMessage(prompt)],
+                      retries=svc.settings.structured_retries)
 
 
 def _hook_from_body(frame: framing.Frame, parts: list[Part]) -> None:
