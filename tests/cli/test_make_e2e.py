@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,5 +33,10 @@ def test_blog_from_an_empty_data_dir_is_published(tmp_path: Path) -> None:
     assert "## Sources" in post and "How Tides Work" in post
     assert "Bay of Fundy" in post or "Moon" in post
     words = len(post.split())
-    assert 550 <= words <= 1200, words
+    # The blog's 800 words, or an honest stop: the writer never pads, and says when the
+    # passages research found cannot fill the length.
+    script = json.loads(paths["script.json"].read_text(encoding="utf-8"))
+    thin = [n for n in script["notes"] if n.startswith("sources too thin")]
+    assert words <= 1200, words
+    assert words >= 550 or (thin and words >= 250), (words, script["notes"])
     assert (data / "outbox" / "feed.xml").is_file()

@@ -76,7 +76,7 @@ def planting_model(prompt: str) -> str | dict[str, Any]:
         out = []
         for number, text in _SOURCE.findall(prompt):
             n = int(number)
-            rewrite = text
+            rewrite = "In fact, " + text[0].lower() + text[1:]  # faithful, but reworded
             if n == 1:
                 rewrite = text.rstrip(".") + ", about 42 metres in 1999."
             elif n == 2:

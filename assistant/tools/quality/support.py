@@ -107,6 +107,11 @@ def _stem(word: str) -> str:
         word = word[:-3] + "y"
     elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         word = word[:-1]
+    # British and American spellings meet: "colour"/"color", "metre"/"meter".
+    if len(word) > 5 and word.endswith("our"):
+        word = word[:-3] + "or"
+    elif len(word) > 4 and word.endswith(("tre", "bre")):
+        word = word[:-2] + "er"
     return word[:6]  # crude, but "scattered"/"scattering"/"scatters" meet at "scatte"
 
 

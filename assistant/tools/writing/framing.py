@@ -208,7 +208,7 @@ def settle(brief: Brief, preset: StylePreset, proposed: Framing | None, *, body:
     title = str(value["title"]).strip()
     problem = title_problem(title, brief, text) if title else "is missing"
     if problem:
-        fallbacks.append(f"title {problem}")
+        fallbacks.append(f"title {problem}" + (f" ({title[:70]!r})" if title else ""))
         title = fallback_title(brief, preset)
     hook = str(value["hook"]).strip()
     problem = hook_problem(hook, brief, body, evidence, embedder, said) if hook else "is missing"
@@ -216,13 +216,13 @@ def settle(brief: Brief, preset: StylePreset, proposed: Framing | None, *, body:
     if not problem and hook.lower() == title.lower():
         problem = "repeats the title"
     if problem:
-        fallbacks.append(f"hook {problem}")
+        fallbacks.append(f"hook {problem}" + (f" ({hook[:90]!r})" if hook else ""))
         hook_source = reserved
         hook = reserved.text if reserved else ""
     cta = str(value["call_to_action"]).strip()
     problem = call_to_action_problem(cta, brief)
     if problem:
-        fallbacks.append(f"call to action {problem}")
+        fallbacks.append(f"call to action {problem}" + (f" ({cta[:70]!r})" if cta else ""))
         cta = preset.call_to_action
     description = str(value["description"]).strip()
     problem = (description_problem(description, brief, evidence, embedder)

@@ -38,6 +38,7 @@ _META = re.compile(
 # A sentence that raises a question ("a natural question is why ...") needs its answer
 # next to it; alone it leaves the reader asking.
 _POSES = re.compile(r"\?\s*$|\b(a|the) (natural |obvious )?question\b", re.IGNORECASE)
+_DEFINES = re.compile(r"^(the |an? )?[\w-]+( [\w-]+)? (is|are) (an?|the) ", re.IGNORECASE)
 NEAR_DUPLICATE = 0.92  # two pages saying the same thing: keep the first
 # Research already keeps only passages about the topic; inside them a sentence on the
 # mechanism ("Lord Rayleigh showed in 1871 ...") may score 0.3 against "why the sky is blue",
@@ -63,6 +64,7 @@ class SourceSentence:
     topic_score: float = 0.0
     facts: int = 0  # numbers and names it states: what makes a "surprising fact"
     facet: str = ""  # the research facet whose query found its passage
+    named: float = 0.0  # share of the topic's words it names ("sky" and "blue": 1.0)
 
     @property
     def words(self) -> int:
@@ -116,11 +118,13 @@ class Pool:
                       else np.zeros(len(self.sentences)))
         out = np.zeros(len(self.sentences))
         for s in self.sentences:
-            value = 0.45 * sims[s.index] + 0.4 * s.topic_score + s.lead
+            value = 0.45 * sims[s.index] + 0.4 * s.topic_score + s.lead + 0.08 * s.named
             value += 0.08 * min(beat.cues_in(s.text), 2)
             value += 0.06 * min(s.facts, 2) if beat.wants_facts else 0.0
             value += 0.05 if s.facet and s.facet in beat.facets else 0.0
             value -= 0.3 * max(0.0, float(redundancy[s.index]) - 0.3)
+            if beat.key != "what" and _DEFINES.match(s.text):
+                value -= 0.08  # "The sky is an unobstructed view ..." defines; it is no example
             out[s.index] = value
         return out
 
@@ -177,15 +181,15 @@ def build_pool(topic: str, findings: Sequence[Finding], embedder: Embedder) -> P
     kept: list[SourceSentence] = []
     rows: list[int] = []
     for row, ((text, finding, i), score) in enumerate(zip(raw, scores, strict=True)):
-        named = bool(terms & _terms(text))
-        if score < floor or not (named or score >= NEAR_TOPIC
+        named = len(terms & _terms(text)) / max(len(terms), 1)
+        if score < floor or not (named > 0 or score >= NEAR_TOPIC
                                  or strength[finding.source_id] >= strong):
             continue
         if rows and float(np.max(body[rows] @ body[row])) > NEAR_DUPLICATE:
             continue
         kept.append(SourceSentence(len(kept), text, finding.source_id, finding.heading,
                                    (finding.chunk_index, i), float(score),
-                                   len(facts_in(text)), finding.facet))
+                                   len(facts_in(text)), finding.facet, named))
         rows.append(row)
     return Pool(kept, body[rows] if rows else np.zeros((0, embedder.dim), dtype=np.float32),
                 topic_vector, embedder)

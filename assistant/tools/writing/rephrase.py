@@ -61,6 +61,10 @@ class Report:
         return text
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
 def _clean(text: str) -> str:
     return " ".join(_MARK.sub(" ", text).split())
 
@@ -125,7 +129,8 @@ def _apply(batch: list[Line], answer: Rewrites, brief: Brief, embedder: Embedder
                                topic=brief.topic)
     for i, verdict in zip(order, verdicts, strict=True):
         if verdict.supported:
-            batch[i].text, batch[i].rewritten = proposals[i], True
-            report.kept += 1
+            changed = _words(proposals[i]) != _words(batch[i].source.text)
+            batch[i].text, batch[i].rewritten = proposals[i], changed
+            report.kept += changed  # a copy is no rephrasing
         else:
             report.refused.append(f"{proposals[i][:60]!r} {verdict.reason}")
