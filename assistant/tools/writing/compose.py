@@ -21,6 +21,9 @@ RUN = 6  # words: a run this long said twice is a repeat
 FRAMING_WORDS = {"short": 22, "social": 20, "video": 25, "podcast": 28, "blog": 28}
 THIN = 0.85  # below this share of the target, the note says the sources were too thin
 WEAK_SECTION = 0.4  # a source section whose best sentences score below this opens no section
+# ...nor one far below the strongest: on the sample tides pages, their own sections scored
+# 0.55-0.77 against "how tides work", a "Surfing" summary that mentions a tidal bore 0.45.
+SECTION_RELATIVE = 0.65
 OVERSHOOT = 1.1  # a sentence that would pass the target by more than this is skipped
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -150,6 +153,10 @@ def _take_group(part: Part, pool: Pool, brief: Brief, said: Said, cap: int,
     groups: dict[tuple[str, str], list[SourceSentence]] = {}
     for s in pool.free():
         groups.setdefault((s.source_id, s.heading), []).append(s)
+    strongest = max((_strength(m) for m in groups.values()), default=0.0)
+    # A page that only mentions the topic ("Surfing": a tidal bore) fills no beat.
+    floor = max(WEAK_SECTION, SECTION_RELATIVE * strongest)
+    groups = {k: m for k, m in groups.items() if _strength(m) >= floor}
     if not groups:
         return
 
@@ -197,16 +204,12 @@ def fill(brief: Brief, pool: Pool, parts: list[Part], said: Said) -> None:
     homes = {(ln.source.source_id, ln.source.heading): p for p in parts for ln in p.lines}
     extra: list[Part] = []
 
-    def strength(members: list[SourceSentence]) -> float:
-        top = sorted((m.topic_score for m in members), reverse=True)[:2]
-        return sum(top) / len(top)
-
-    best = max((strength(m) for m in groups.values()), default=0.0)
-    for key, members in sorted(groups.items(), key=lambda kv: -strength(kv[1])):
+    best = max((_strength(m) for m in groups.values()), default=0.0)
+    for key, members in sorted(groups.items(), key=lambda kv: -_strength(kv[1])):
         home = homes.get(key)
         if home is None:
             # A page that only mentions the topic ("Surfing": a tidal bore) opens no section.
-            if strength(members) < max(WEAK_SECTION, 0.5 * best):
+            if _strength(members) < max(WEAK_SECTION, SECTION_RELATIVE * best):
                 continue
             heading = key[1] or pool.titles.get(key[0], "")
             home = Part(Beat("more", heading or "More", "", 0.0), heading=heading)
@@ -219,9 +222,22 @@ def fill(brief: Brief, pool: Pool, parts: list[Part], said: Said) -> None:
                 continue
             _add(home, sentence, pool, said)
     extra = [p for p in extra if p.lines]
+    # Further sections read in their authors' order: by source, then by place in it.
+    rank: dict[str, int] = {}
+    for p in [*parts, *extra]:
+        for ln in p.lines:
+            rank.setdefault(ln.source.source_id, len(rank))
+    extra.sort(key=lambda p: (rank[p.lines[0].source.source_id],
+                              min(ln.source.position for ln in p.lines)))
     if extra:
         closing = len(parts) - 1 if parts and parts[-1].beat.key == "takeaway" else len(parts)
         parts[closing:closing] = extra
+
+
+def _strength(members: list[SourceSentence]) -> float:
+    """How much a source section is about the topic: its two best sentences."""
+    top = sorted((m.topic_score for m in members), reverse=True)[:2]
+    return sum(top) / len(top)
 
 
 def _closest(pool: Pool, sentence: SourceSentence, parts: list[Part], cap: int) -> Part | None:

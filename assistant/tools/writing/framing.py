@@ -79,8 +79,8 @@ class Frame:
 
 
 def title_problem(title: str, brief: Brief, evidence: str) -> str | None:
-    if len(title.split()) < 2:
-        return "is empty or one word"
+    if len(title.split()) < 3:
+        return "is under three words"
     if len(title) > 70:
         return "is longer than 70 characters"
     if not mentions_topic(title, brief.topic):

@@ -26,7 +26,8 @@ MIN_WORDS, MAX_WORDS = 6, 45
 _DANGLING = re.compile(
     r"^(it|this|that|these|those|they|such|he|she|its|their|both|however|also|then|so|"
     r"here|there|another|other|but|and|or|because|which|thus|hence|instead|meanwhile|"
-    r"similarly|likewise|finally|first|second|third|next)\b",
+    r"similarly|likewise|finally|first|second|third|next|"
+    r"the (resulting|latter|former|above|aforementioned|previous))\b",
     re.IGNORECASE,
 )
 # Sentences about the document, not the subject.
@@ -151,9 +152,14 @@ def _terms(text: str) -> set[str]:
             for w in words}
 
 
+# "Like the Mediterranean Sea, it has ...": the subject is in the sentence before.
+_LEANS_BACK = re.compile(r"^[^,]{0,60}, (it|they|this|these|he|she)\b", re.IGNORECASE)
+
+
 def usable(sentence: str) -> bool:
     n = len(sentence.split())
     return (MIN_WORDS <= n <= MAX_WORDS and not _DANGLING.match(sentence)
+            and not _LEANS_BACK.match(sentence)
             and not _META.search(sentence) and not _POSES.search(sentence)
             and sentence[:1].isupper() and sentence.rstrip()[-1:] in ".!\"'”)")
 
@@ -180,7 +186,10 @@ def build_pool(topic: str, findings: Sequence[Finding], embedder: Embedder) -> P
     terms = _terms(topic)
     kept: list[SourceSentence] = []
     rows: list[int] = []
-    for row, ((text, finding, i), score) in enumerate(zip(raw, scores, strict=True)):
+    # Shortest first: of two pages saying the same thing, the plainer sentence stays.
+    order = sorted(range(len(raw)), key=lambda r: len(raw[r][0].split()))
+    for row in order:
+        (text, finding, i), score = raw[row], scores[row]
         named = len(terms & _terms(text)) / max(len(terms), 1)
         if score < floor or not (named > 0 or score >= NEAR_TOPIC
                                  or strength[finding.source_id] >= strong):
