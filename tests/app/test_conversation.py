@@ -13,7 +13,7 @@ from assistant.app.conversation import Conversation
 from assistant.app.events import ChannelUser, OutEvent
 from assistant.app.runner import JobRunner
 from assistant.app.studio import Services
-from storage.models import Organization, OrganizationMember
+from storage.models import Job, Organization, OrganizationMember
 from tests.app.inbox import Inbox
 from tests.fakes import FRAMING, scripted
 
@@ -110,7 +110,7 @@ def test_a_second_user_is_refused(conv: Conversation) -> None:
     assert one(conv.handle(EVE, "/approve"), "error").text.startswith("you have no job waiting")
 
 
-def test_a_reviewer_in_the_owners_workspace_may_approve(conv: Conversation) -> None:
+def test_a_reviewer_in_the_jobs_workspace_may_approve(conv: Conversation) -> None:
     job_id = start(conv, TG, BLOG)
     repo = conv.svc.repo
     owner, reviewer = UUID(repo.ensure_user("telegram:42")), UUID(repo.ensure_user("telegram:666"))
@@ -119,6 +119,12 @@ def test_a_reviewer_in_the_owners_workspace_may_approve(conv: Conversation) -> N
         s.add(org)
         s.flush()
         s.add(OrganizationMember(organization_id=org.id, user_id=reviewer, role="reviewer"))
+        org_id = org.id
+    # A job in no workspace is its owner's alone, even for a reviewer of the owner's team.
+    one(conv.decide(EVE, job_id, "approve"), "error")
+    assert repo.get_job(job_id).status == "review"  # type: ignore[union-attr]
+    with conv.svc.db.session() as s:
+        s.get(Job, job_id).organization_id = org_id  # type: ignore[union-attr]
     one(conv.decide(EVE, job_id, "approve"))
     assert conv.wait(job_id, WAIT_S)
     decided = repo.approvals(job_id)[0]
