@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import redis
+from pydantic import TypeAdapter
 
 from assistant.app.bus import LocalBus, RedisBus, decode, encode, make_bus
 from assistant.app.conversation import Conversation
@@ -22,7 +23,6 @@ from assistant.app.runner import JobRunner
 from assistant.app.studio import Services
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.graph.nodes import research
 from assistant.infra.cache import MemoryCache, research_cache
 from assistant.infra.ratelimit import (
     MemoryRateLimiter,
@@ -31,6 +31,9 @@ from assistant.infra.ratelimit import (
     make_rate_limiter,
 )
 from assistant.infra.redis_client import forget, redis_for
+from assistant.tools.research import gather
+from assistant.tools.research.base import Hit
+from assistant.tools.research.kb import KnowledgeBaseRetriever
 from tests.app.inbox import Inbox
 from tests.conftest import SAMPLE_KB
 from tests.fakes import FRAMING, scripted
@@ -246,19 +249,26 @@ def test_research_results_are_cached_in_redis_and_follow_the_sources(
     svc = tides_kb
     svc.settings.redis_url = redis_url
     client = redis_for(redis_url)
-    first = research._search(svc, "how tides work")
+    cache = research_cache(svc.settings)
+    retriever = KnowledgeBaseRetriever(svc.kb())
+
+    def search() -> list[Hit]:
+        return gather.search(retriever, "how tides work", 4, "en", cache,
+                             gather.fingerprint(retriever, "en"))
+
+    first = search()
     assert first
     [key] = client.keys("assistant:research:*")
     assert 0 < client.ttl(key) <= svc.settings.research_cache_ttl_s
     # What is cached is what is served: change the entry and search again.
-    changed = [first[0].model_copy(update={"text": "from the cache"}), *first[1:]]
-    client.set(key, research._FINDINGS.dump_json(changed), keepttl=True)
-    assert research._search(svc, "how tides work")[0].text == "from the cache"
+    changed = [first[0].model_copy(update={"title": "from the cache"}), *first[1:]]
+    client.set(key, TypeAdapter(list[Hit]).dump_json(changed), keepttl=True)
+    assert search()[0].title == "from the cache"
     # A new source changes the key: a fresh search, not the stale entry.
     extra = svc.settings.resolved_data_dir / "moon.md"
     extra.write_text("# The Moon\n\nThe Moon raises tides in the oceans of the Earth.\n")
     assert svc.kb().add([extra])[0].status == "added"
-    assert research._search(svc, "how tides work")[0].text != "from the cache"
+    assert search()[0].title != "from the cache"
     assert len(client.keys("assistant:research:*")) == 2
 
 
