@@ -50,6 +50,7 @@ class Result:
     error: str = ""
     local_pages: bool = False  # its own made-up pages: source-only facts, reported apart
     facts_listed: bool = False
+    piece: dict[str, Any] | None = None  # what was written, for reading the JSON
 
     @property
     def passed(self) -> bool:
@@ -66,7 +67,8 @@ class Result:
         return {"case": self.case, "status": self.status, "passed": self.passed,
                 "expect": self.expect, "seconds": self.seconds, "steps": self.steps,
                 "scores": self.scores.as_dict() if self.scores else None,
-                "fallbacks": self.fallbacks, "notes": self.notes, "error": self.error}
+                "fallbacks": self.fallbacks, "notes": self.notes, "error": self.error,
+                "piece": self.piece}
 
 
 def load_cases(path: Path = DATASET) -> list[Case]:

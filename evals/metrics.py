@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from assistant.content import Brief, Research, Script
 from assistant.tools.knowledge.embeddings import Embedder
 from assistant.tools.quality.style import repeated_runs, repeated_sentences
-from assistant.tools.quality.text import LENGTH_TOLERANCE, THIN, reading_grade
+from assistant.tools.quality.text import THIN, length_bounds, reading_grade
 from assistant.tools.quality.topic import section_topics
 from assistant.tools.quality.truth import invented_facts, unsupported_sentences
 from assistant.tools.research.terms import TermStats
@@ -115,7 +115,8 @@ def length_fit(script: Script, brief: Brief) -> tuple[float, bool, bool]:
     target = brief.target_words
     ratio = script.word_count() / target if target > 0 else 1.0
     thin = any(THIN in note.lower() for note in script.notes)
-    within = abs(ratio - 1) <= LENGTH_TOLERANCE
+    low, high = length_bounds(target)
+    within = target <= 0 or low <= script.word_count() <= high
     return ratio, within or (thin and ratio < 1), thin
 
 

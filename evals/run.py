@@ -96,6 +96,8 @@ def evaluate_case(case: Case, settings: Settings, chat: ChatModel | None = None)
                               case.expected_sources, case.facts, svc.embedder(),
                               gate_stats(brief.language))
         result.status, result.fallbacks, result.notes = "scored", len(script.notes), script.notes
+        result.piece = script.model_dump(mode="json", include={
+            "title", "hook", "sections", "call_to_action", "description", "writer"})
         runner.resume(job_id, ReviewDecision(action="reject", by="evals"))
         return result
     except AssistantError as exc:

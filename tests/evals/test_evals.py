@@ -105,6 +105,8 @@ def test_a_too_short_piece_fails_length_unless_the_writer_says_so() -> None:
     assert ratio < 0.85 and not ok and not thin
     assert length_fit(s, brief_for(s, words=round(s.word_count() / 1.25)))[1] is False  # long
     assert length_fit(s, brief_for(s, words=round(s.word_count() / 1.10)))[1] is True
+    # The same bounds as QA's length check: 102 of 120 words fits (round(120 * 0.85)).
+    assert length_fit(s, brief_for(s, words=round(s.word_count() / 0.85)))[1] is True
     noted = piece((MOON, "src-tides"), notes=["length: sources too thin for 200 words"])
     assert length_fit(noted, brief_for(noted, words=200))[1:] == (True, True)
 

@@ -148,10 +148,15 @@ LENGTH_TOLERANCE = 0.15  # within +-15% of the target length
 THIN = "sources too thin"  # what a writer's note says when the sources cannot fill the length
 
 
+def length_bounds(target: int) -> tuple[int, int]:
+    """The word counts that fit ``target`` (QA and the evals use the same bounds)."""
+    return round(target * (1 - LENGTH_TOLERANCE)), round(target * (1 + LENGTH_TOLERANCE))
+
+
 def check_length(ctx: QAContext) -> QACheck:
     words = ctx.script.word_count()
     target = ctx.brief.target_words
-    low, high = round(target * (1 - LENGTH_TOLERANCE)), round(target * (1 + LENGTH_TOLERANCE))
+    low, high = length_bounds(target)
     if ctx.brief.spoken:
         seconds = words / WORDS_PER_SECOND
         limit = MAX_SECONDS.get(ctx.brief.format)
