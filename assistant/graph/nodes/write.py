@@ -126,7 +126,7 @@ def write(brief: Brief, research: Research, notes: list[str], rules: BrandRules,
     budget = Budget.for_format(sized.format, chat)
     # A surprising fact stays out of the body, so the hook can state it if the model's
     # hook fails its checks.
-    reserved = framing.surprising(pool)
+    reserved = framing.surprising(pool, max(14, min(28, sized.target_words // 4)))
     if reserved is not None:
         pool.use(reserved)
     said = Said()
@@ -172,6 +172,11 @@ def write(brief: Brief, research: Research, notes: list[str], rules: BrandRules,
         writer_notes += [n for n in [report_r.note()] if n]
         emit(STEP, f"rephrased {report_r.kept} sentences", 80)
     parts = _dedupe(parts, frame.hook)
+    # The framing's real length is known only now: the whole piece stays within +10%.
+    framing_words = len(f"{frame.hook} {frame.call_to_action}".split())
+    cut = compose.trim(parts, int(sized.target_words * 1.1) - framing_words)
+    if cut:
+        writer_notes.append(f"cut {len(cut)} sentences to stay within the length")
     script = _script(sized, parts, frame, research, svc, mode, rules.max_hashtags)
     note = compose.thin_note(sized, script.word_count(), len(research.findings),
                              sum(len(f.text.split()) for f in research.findings))

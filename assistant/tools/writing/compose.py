@@ -119,7 +119,8 @@ def plan(brief: Brief, pool: Pool, beats: list[Beat], said: Said) -> list[Part]:
         if brief.format in LONG_FORMS:
             _take_group(part, pool, brief, said, cap, budget - total_words(parts))
         else:
-            _take_sentences(part, pool, brief, said, cap, beat.share * budget)
+            _take_sentences(part, pool, brief, said, cap, beat.share * budget,
+                            budget - total_words(parts))
         if part.lines:
             parts.append(part)
     fill(brief, pool, parts, said)
@@ -136,12 +137,14 @@ def _add(part: Part, sentence: SourceSentence, pool: Pool, said: Said) -> None:
 
 
 def _take_sentences(part: Part, pool: Pool, brief: Brief, said: Said, cap: int,
-                    room: float) -> None:
+                    room: float, left: float) -> None:
     for sentence in pool.rank(part.beat, brief.topic):
         if len(part.lines) >= cap or part.words >= room:
             break
         if part.lines and part.words + sentence.words > room * 1.15:
             continue
+        if not part.lines and sentence.words > max(room * 1.15, left):
+            continue  # a scene's first sentence may use what the piece has left, no more
         if not said.repeats(sentence.text):
             _add(part, sentence, pool, said)
 
@@ -167,11 +170,30 @@ def _take_group(part: Part, pool: Pool, brief: Brief, said: Said, cap: int,
     members = max(groups.values(), key=fit)
     best = sorted(members, key=lambda m: -scores[m.index])[:cap]  # its best, read in order
     for sentence in sorted(best, key=lambda m: m.position):
-        if part.words + sentence.words > room * OVERSHOOT and part.lines:
-            break
+        if part.words + sentence.words > room * OVERSHOOT:
+            continue  # a shorter sentence of the section may still fit
         if not said.repeats(sentence.text):
             _add(part, sentence, pool, said)
     part.heading = members[0].heading
+
+
+def trim(parts: list[Part], limit: int) -> list[str]:
+    """Cut the body to ``limit`` words: first the weakest of a section's several lines, then
+    whole closing sections (never the opening one). Returns what was cut, for the notes."""
+    cut: list[str] = []
+    while total_words(parts) > limit:
+        lines = [(ln, p) for p in parts if len(p.lines) > 1 for ln in p.lines]
+        if lines:
+            line, part = min(lines, key=lambda lp: lp[0].source.topic_score)
+            part.lines.remove(line)
+            cut.append(line.text)
+        elif len(parts) > 1:
+            weakest = min(parts[1:], key=lambda p: p.lines[0].source.topic_score)
+            parts.remove(weakest)
+            cut.extend(ln.text for ln in weakest.lines)
+        else:
+            break
+    return cut
 
 
 def total_words(parts: list[Part]) -> int:

@@ -153,14 +153,18 @@ def description_problem(text: str, brief: Brief, evidence: list[str],
     return None
 
 
-def surprising(pool: Pool) -> SourceSentence | None:
+def surprising(pool: Pool, max_words: int = HOOK_WORDS[1]) -> SourceSentence | None:
     """The free source sentence most likely to make someone stay: on topic, short, with
-    numbers or names, superlatives ("the largest", "27 million times")."""
+    numbers or names, superlatives ("the largest", "27 million times"). ``max_words`` keeps
+    a short piece's hook short; with none that short, any hook-sized one will do."""
     def score(s: SourceSentence) -> float:
         return s.topic_score + 0.15 * min(s.facts, 3) + 0.1 * len(_SUPERLATIVE.findall(s.text))
 
-    fits = [s for s in pool.free() if s.facts and HOOK_WORDS[0] <= s.words <= HOOK_WORDS[1]]
-    return max(fits, key=score, default=None)
+    for limit in dict.fromkeys((max_words, HOOK_WORDS[1])):
+        fits = [s for s in pool.free() if s.facts and HOOK_WORDS[0] <= s.words <= limit]
+        if fits:
+            return max(fits, key=score)
+    return None
 
 
 def fallback_title(brief: Brief, preset: StylePreset) -> str:
