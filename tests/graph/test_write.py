@@ -186,3 +186,24 @@ def test_generative_mode_catches_a_false_number_and_an_off_topic_paragraph(
     assert any("removed 2 sentences" in n for n in script.notes)
     assert script.writer.startswith("generative")
     assert_truthful(script, tides, svc, brief.topic)
+
+
+def test_look_alike_passages_never_make_a_section_qa_would_refuse(svc: Services) -> None:
+    """Passages that share a word with the topic ("blue") but are about something else: the
+    writer asks the relevance gate QA uses, so no section of them survives."""
+    from assistant.tools.quality.topic import off_topic_sections
+
+    svc.set_chat(scripted("no"))
+    sky = research_of("why-the-sky-is-blue.md", "sky", "Why the Sky Is Blue")
+    whale = Finding(source_id="whale", heading="", chunk_index=0, text=(
+        "The blue whale is a marine mammal and the largest animal known to have ever existed. "
+        "Blue whales feed almost only on krill and can eat about 4 tonnes a day. An optical "
+        "effect called the Tyndall effect explains blue eyes."))
+    research = sky.model_copy(update={
+        "findings": [whale, *sky.findings[:3]],
+        "sources": [*sky.sources, Source(id="whale", title="Blue whale", uri="kb://whale")]})
+    brief = Brief.create("why the sky is blue", "short")
+    script = run_write(svc, brief, research)
+    text = script.body_text()
+    assert "whale" not in text.lower() and "Tyndall" not in text
+    assert off_topic_sections(script, research, brief, svc.embedder()) == []

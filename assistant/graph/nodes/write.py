@@ -28,7 +28,7 @@ from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
 from assistant.llm import structured
 from assistant.tools.quality.text import BrandRules
-from assistant.tools.writing import compose, framing, rephrase
+from assistant.tools.writing import compose, framing, ontopic, rephrase
 from assistant.tools.writing.budget import Budget
 from assistant.tools.writing.compose import Part, Said
 from assistant.tools.writing.framing import Framing
@@ -105,8 +105,10 @@ def adjusted_target(brief: Brief, notes: list[str]) -> Brief:
 
 
 def _pool(brief: Brief, research: Research, rules: BrandRules, svc: Services) -> Pool:
-    pool = build_pool(brief.topic, research.findings, svc.embedder())
-    pool.titles = {s.id: s.title for s in research.sources}
+    embedder = svc.embedder()
+    pool = build_pool(brief.topic, research.findings, embedder,
+                      titles={s.id: s.title for s in research.sources},
+                      keep=lambda items: ontopic.kept(items, brief, embedder))
     banned = {s.index for s in pool.sentences if rules.banned_in(s.text)}
     pool.used |= banned  # never offered, never used
     if len(pool.free()) == 0:
@@ -148,6 +150,16 @@ def write(brief: Brief, research: Research, notes: list[str], rules: BrandRules,
         sources = [line.source for part in parts for line in part.lines]
         proposed = framing.ask(sized, sources + ([reserved] if reserved else []), notes, chat,
                                budget)
+    # QA judges every section with research's relevance gate: ask it first, and fill the
+    # room a refused section leaves from what is left.
+    gone = ontopic.refused(parts, sized, embedder, pool.titles)
+    if gone:
+        parts = [p for p in parts if p not in gone]
+        writer_notes.append(f"dropped {len(gone)} sections the relevance gate finds off "
+                            f"{brief.topic!r}: " + "; ".join(p.heading for p in gone))
+        compose.fill(sized, pool, parts, Said(*(ln.text for p in parts for ln in p.lines)))
+        parts = [p for p in parts if p not in ontopic.refused(parts, sized, embedder,
+                                                                 pool.titles)]
     if not parts:
         raise NoSourcesError(f"nothing the sources say about {brief.topic!r} survived the "
                              "checks; add material with `assistant kb add PATH`")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from assistant.content import WORDS_PER_SECOND, Brief, Section
 from assistant.tools.writing.outline import MAX_PER_BEAT, Beat
-from assistant.tools.writing.pool import Pool, SourceSentence
+from assistant.tools.writing.pool import DEFINES, Pool, SourceSentence
 
 RUN = 6  # words: a run this long said twice is a repeat
 # Words the hook and call to action take, roughly, per format.
@@ -120,7 +120,7 @@ def plan(brief: Brief, pool: Pool, beats: list[Beat], said: Said) -> list[Part]:
             _take_group(part, pool, brief, said, cap, budget - total_words(parts))
         else:
             _take_sentences(part, pool, brief, said, cap, beat.share * budget,
-                            budget - total_words(parts))
+                            budget * OVERSHOOT - total_words(parts))
         if part.lines:
             parts.append(part)
     fill(brief, pool, parts, said)
@@ -143,8 +143,10 @@ def _take_sentences(part: Part, pool: Pool, brief: Brief, said: Said, cap: int,
             break
         if part.lines and part.words + sentence.words > room * 1.15:
             continue
-        if not part.lines and sentence.words > max(room * 1.15, left):
-            continue  # a scene's first sentence may use what the piece has left, no more
+        if part.beat.key != "what" and DEFINES.match(sentence.text):
+            continue  # a definition belongs to "what it is", not to the middle of a scene
+        if not part.lines and sentence.words > max(room * 1.6, left * OVERSHOOT):
+            continue  # a scene's first sentence may use what the piece has left, about
         if not said.repeats(sentence.text):
             _add(part, sentence, pool, said)
 
@@ -268,6 +270,8 @@ def _closest(pool: Pool, sentence: SourceSentence, parts: list[Part], cap: int) 
     for part in parts:
         if len(part.lines) >= cap or not part.lines:
             continue
+        if part.beat.key != "what" and DEFINES.match(sentence.text):
+            continue  # a definition ("The sky is an unobstructed view ...") opens, or nothing
         rows = [line.source.index for line in part.lines]
         sim = float((pool.vectors[rows] @ pool.vectors[sentence.index]).max())
         if sim > best_sim:

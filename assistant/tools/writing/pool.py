@@ -9,7 +9,7 @@ pool is the writer's whole stock of facts. A sentence that cannot stand alone ("
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +39,7 @@ _META = re.compile(
 # A sentence that raises a question ("a natural question is why ...") needs its answer
 # next to it; alone it leaves the reader asking.
 _POSES = re.compile(r"\?\s*$|\b(a|the) (natural |obvious )?question\b", re.IGNORECASE)
-_DEFINES = re.compile(r"^(the |an? )?[\w-]+( [\w-]+)? (is|are) (an?|the) ", re.IGNORECASE)
+DEFINES = re.compile(r"^(the |an? )?[\w-]+( [\w-]+)? (is|are) (an?|the) ", re.IGNORECASE)
 NEAR_DUPLICATE = 0.92  # two pages saying the same thing: keep the first
 # Research already keeps only passages about the topic; inside them a sentence on the
 # mechanism ("Lord Rayleigh showed in 1871 ...") may score 0.3 against "why the sky is blue",
@@ -124,7 +124,7 @@ class Pool:
             value += 0.06 * min(s.facts, 2) if beat.wants_facts else 0.0
             value += 0.05 if s.facet and s.facet in beat.facets else 0.0
             value -= 0.3 * max(0.0, float(redundancy[s.index]) - 0.3)
-            if beat.key != "what" and _DEFINES.match(s.text):
+            if beat.key != "what" and DEFINES.match(s.text):
                 value -= 0.08  # "The sky is an unobstructed view ..." defines; it is no example
             out[s.index] = value
         return out
@@ -164,8 +164,14 @@ def usable(sentence: str) -> bool:
             and sentence[:1].isupper() and sentence.rstrip()[-1:] in ".!\"'”)")
 
 
-def build_pool(topic: str, findings: Sequence[Finding], embedder: Embedder) -> Pool:
-    """Every usable sentence of ``findings`` that is about ``topic``, de-duplicated."""
+# Judges (sentence, source title, heading) triples: the relevance gate, when the caller has one.
+Keep = Callable[[list[tuple[str, str, str]]], list[bool]]
+
+
+def build_pool(topic: str, findings: Sequence[Finding], embedder: Embedder,
+               titles: dict[str, str] | None = None, keep: Keep | None = None) -> Pool:
+    """Every usable sentence of ``findings`` that is about ``topic``, de-duplicated;
+    ``keep`` (research's relevance gate) may refuse sentences the topic filter let by."""
     raw: list[tuple[str, Finding, int]] = []
     seen: set[str] = set()
     for finding in findings:
@@ -175,6 +181,10 @@ def build_pool(topic: str, findings: Sequence[Finding], embedder: Embedder) -> P
                 continue
             seen.add(key)
             raw.append((sentence, finding, i))
+    titles = titles or {}
+    if keep is not None and raw:
+        verdicts = keep([(t, titles.get(f.source_id, ""), f.heading) for t, f, _ in raw])
+        raw = [r for r, ok in zip(raw, verdicts, strict=True) if ok]
     vectors = embedder.embed([topic, *(r[0] for r in raw)])
     topic_vector, body = vectors[0], vectors[1:]
     scores = np.asarray(body @ topic_vector, dtype=float) if raw else np.zeros(0)
@@ -201,4 +211,4 @@ def build_pool(topic: str, findings: Sequence[Finding], embedder: Embedder) -> P
                                    len(facts_in(text)), finding.facet, named))
         rows.append(row)
     return Pool(kept, body[rows] if rows else np.zeros((0, embedder.dim), dtype=np.float32),
-                topic_vector, embedder)
+                topic_vector, embedder, titles=titles)
