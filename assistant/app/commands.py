@@ -16,6 +16,8 @@ from typing import Any
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, ValidationError
 
+from assistant.app import groups  # noqa: F401  (registers the group commands)
+from assistant.app.command_registry import REGISTRY as GROUP_COMMANDS
 from assistant.content import FORMATS, STYLES, Brief, Format, Style
 from assistant.errors import InputError, ModelOutputError
 from assistant.llm import ChatModel, structured
@@ -35,7 +37,7 @@ COMMANDS: dict[str, str] = {
 HELP_TEXT = (
     "Ask in your own words, e.g. “make a 45-second casual short about how tides work for "
     "TikTok”, or use a command:\n"
-    + "\n".join(COMMANDS.values())
+    + "\n".join([*COMMANDS.values(), *(c.usage for c in GROUP_COMMANDS.values())])
     + f"\nFormats: {', '.join(FORMATS)}. Styles: {', '.join(STYLES)}. "
     "JOB may be left out when only one job fits."
 )
@@ -75,6 +77,8 @@ def parse_command(text: str) -> Command:
     rest = rest.strip()
     if name == "start":  # what Telegram sends first
         name = "help"
+    if name in GROUP_COMMANDS and name not in COMMANDS:
+        return Command(name, None, rest)
     if name not in COMMANDS:
         raise InputError(f"unknown command /{name}: /help lists the commands")
     if name == "new":

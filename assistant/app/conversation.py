@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from assistant.app import commands as cmd
 from assistant.app.background import JobThreads
 from assistant.app.bus import EventBus, make_bus
+from assistant.app.command_registry import REGISTRY as GROUP_COMMANDS
+from assistant.app.command_registry import CommandContext
 from assistant.app.events import (
     REVIEW_ACTIONS,
     Callback,
@@ -214,6 +216,10 @@ class Conversation:
             linked = self.identities.link(user.channel, user.external_id, command.text)
             self._subs.forget_identities()  # a new link acts, and gets its events, at once
             return [say(None, linked)]
+        group = GROUP_COMMANDS.get(name)
+        if group is not None:
+            return group.run(CommandContext(self.svc, user, username, self.identities),
+                             command.text)
         raise InputError(f"unknown command /{name}: /help lists the commands")
 
     def _pick(self, username: str, statuses: Collection[str], verb: str) -> str:

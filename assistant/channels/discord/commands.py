@@ -11,6 +11,8 @@ from typing import Any, Protocol
 import discord
 from discord import app_commands
 
+from assistant.app.command_registry import REGISTRY as GROUP_COMMANDS
+from assistant.app.command_registry import GroupCommand
 from assistant.content import FORMATS, STYLES
 
 
@@ -77,3 +79,21 @@ def add_commands(tree: app_commands.CommandTree[Any], bot: CommandHandler) -> No
     async def help_(interaction: discord.Interaction[Any]) -> None:
         await bot.on_command(interaction, "/help")
 
+
+    # The group commands (/platforms, /connect, /report, /usage, ...): one optional free-text
+    # argument each, parsed by the conversation as in every other channel.
+    for group in GROUP_COMMANDS.values():
+        _add_group_command(tree, bot, group, everywhere)
+
+
+def _add_group_command(tree: app_commands.CommandTree[Any], bot: CommandHandler,
+                       group: GroupCommand, everywhere: Any) -> None:
+    description = group.usage.split("—", 1)[-1].strip()[:100] or group.name
+
+    @app_commands.describe(args="What the command takes (see /help)")
+    @everywhere
+    async def run(interaction: discord.Interaction[Any], args: str | None = None) -> None:
+        await bot.on_command(interaction, f"/{group.name} {args or ''}".strip())
+
+    tree.add_command(app_commands.Command(name=group.name, description=description,
+                                          callback=run))

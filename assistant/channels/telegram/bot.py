@@ -30,6 +30,7 @@ from telegram.ext import (
     filters,
 )
 
+from assistant.app.command_registry import REGISTRY as GROUP_COMMANDS
 from assistant.app.commands import COMMANDS
 from assistant.app.conversation import Conversation
 from assistant.app.events import ChannelUser, OutEvent
@@ -80,8 +81,8 @@ class TelegramBot:
     def install(self, app: Application) -> None:
         self._renderer = Renderer(app.bot, self.settings, edit_interval_s=self.edit_interval_s)
         new = filters.UpdateType.MESSAGE  # not edits: an edited request is not a new one
-        app.add_handler(CommandHandler([*COMMANDS, "start"], self.in_order(self.on_command),
-                                       filters=new))
+        app.add_handler(CommandHandler([*COMMANDS, *GROUP_COMMANDS, "start"],
+                                       self.in_order(self.on_command), filters=new))
         app.add_handler(MessageHandler(new & filters.COMMAND,  # unknown commands
                                        self.in_order(self.on_command)))
         app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND,
@@ -116,7 +117,8 @@ class TelegramBot:
         try:
             await self.renderer.call(app.bot.set_my_commands, [
                 BotCommand(name, text.split("—", 1)[-1].strip()[:256])
-                for name, text in COMMANDS.items()])
+                for name, text in [*COMMANDS.items(),
+                                   *((c.name, c.usage) for c in GROUP_COMMANDS.values())]])
         except TelegramError as exc:
             log.warning("could not set the Telegram command menu: %s", exc)
         await self.show_pending()

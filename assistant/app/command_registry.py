@@ -1,0 +1,63 @@
+"""Slash commands beyond the core job commands, one module per area under
+:mod:`assistant.app.groups` (publishing accounts, reports, billing, privacy, ...).
+
+A group module registers its commands with :func:`register`; :mod:`assistant.app.commands`
+parses them and lists them in /help, and :class:`~assistant.app.conversation.Conversation`
+dispatches them with a :class:`CommandContext`. Keeping them here keeps the core parser and
+the conversation small, and lets each area own its own module and tests.
+
+A group module may import this module, :mod:`assistant.app.events`, :mod:`assistant.app.studio`
+and anything below the app layer; never :mod:`assistant.app.commands` or the conversation
+(they import the groups).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from assistant.app.events import ChannelUser, OutEvent
+
+if TYPE_CHECKING:
+    from assistant.app.identity import IdentityLinks
+    from assistant.graph.services import Services
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """What a group command is given: the services, who asked, and their identity links."""
+
+    svc: Services
+    user: ChannelUser
+    username: str  # the profile the user acts as (linked identities share one)
+    identities: IdentityLinks
+    extras: dict[str, object] = field(default_factory=dict)  # channel-specific, e.g. a reply hook
+
+
+Handler = Callable[[CommandContext, str], list[OutEvent]]
+
+
+@dataclass(frozen=True)
+class GroupCommand:
+    name: str
+    usage: str  # "/connect PLATFORM ... — connect an account", shown by /help
+    run: Handler
+    # True when the arguments are secret (an application password): channels ask for them in
+    # a private message or a modal, and never echo or log the text
+    secret_args: bool = False
+
+
+REGISTRY: dict[str, GroupCommand] = {}
+
+
+def register(name: str, usage: str, *, secret_args: bool = False) -> Callable[[Handler], Handler]:
+    """Decorator: ``@register("platforms", "/platforms — your connected accounts")``."""
+
+    def wrap(run: Handler) -> Handler:
+        if name in REGISTRY:
+            raise ValueError(f"command /{name} is registered twice")
+        REGISTRY[name] = GroupCommand(name, usage, run, secret_args)
+        return run
+
+    return wrap

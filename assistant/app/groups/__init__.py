@@ -1,0 +1,10 @@
+"""Command groups: importing this package registers every group's slash commands.
+
+Each area adds its module to the list below (explicit, so what /help offers is greppable).
+"""
+
+from __future__ import annotations
+
+from assistant.app import command_registry
+
+__all__ = ["command_registry"]
