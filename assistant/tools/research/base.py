@@ -12,12 +12,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# MediaWiki's wfUrlencode() leaves these unescaped in article URLs: keep them, so our URL for
+# a title is the one Wikipedia itself links to.
+_WIKI_TITLE_SAFE = ";@$!*(),/~:"
+
+
+def wiki_article_url(site: str, title: str) -> str:
+    """The canonical article URL, ``<site>/wiki/Title_With_Underscores``: the online Wikipedia
+    retriever and the offline encyclopedia cite one article by this one URL (so a source found
+    by both is one source)."""
+    path = quote(title.strip().replace(" ", "_"), safe=_WIKI_TITLE_SAFE)
+    return f"{site.rstrip('/')}/wiki/{path}"
 
 
 class Hit(BaseModel):

@@ -32,13 +32,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
 from assistant.tools.knowledge.embeddings import Embedder
+from assistant.tools.research.base import wiki_article_url
 from assistant.tools.research.terms import TermStats, stems
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,9 @@ def data_file(language: str) -> Path:
 
 
 def article_url(language: str, title: str) -> str:
-    """The article's public URL, as Wikipedia writes it (spaces as underscores)."""
-    return f"https://{language}.wikipedia.org/wiki/{quote(title.replace(' ', '_'), safe=',()')}"
+    """The article's public URL, as Wikipedia writes it: the same URL the online Wikipedia
+    retriever gives the same article."""
+    return wiki_article_url(f"https://{language}.wikipedia.org", title)
 
 
 def entry_text(entry: dict[str, Any]) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -29,15 +28,12 @@ from assistant.tools.research._http import (
     DEFAULT_USER_AGENT,
     ApiClient,
 )
-from assistant.tools.research.base import Document, Hit
+from assistant.tools.research.base import Document, Hit, wiki_article_url
 
 DEFAULT_URL = "https://{lang}.wikipedia.org"
 LICENSE = "CC BY-SA 4.0 (Wikipedia)"
 SETTING = "ASSISTANT_WIKIPEDIA_URL"
 
-# MediaWiki's wfUrlencode() leaves these unescaped in article URLs: keep them, so our URL
-# for a title is the one Wikipedia itself links to.
-_TITLE_SAFE = ";@$!*(),/~:"
 _TAG = re.compile(r"<[^>]+>")
 _MAX_SRLIMIT = 500  # API:Search's upper bound for srlimit
 
@@ -48,10 +44,9 @@ def site_url(base_url: str, language: str) -> str:
 
 
 def article_url(site: str, title: str) -> str:
-    """The canonical article URL, ``<site>/wiki/Title_With_Underscores``.
-
-    Shared with the offline encyclopedia so both cite one article by one URL."""
-    return f"{site}/wiki/{quote(title.strip().replace(' ', '_'), safe=_TITLE_SAFE)}"
+    """The canonical article URL, ``<site>/wiki/Title_With_Underscores`` (the encyclopedia's
+    too: :func:`~assistant.tools.research.base.wiki_article_url`)."""
+    return wiki_article_url(site, title)
 
 
 def strip_markup(snippet: str) -> str:
