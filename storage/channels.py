@@ -11,14 +11,51 @@ in the table win: they are newer).
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import exc, select
 from sqlalchemy.orm import Session
 
 from storage._base import RepositoryBase
 from storage.models import DiscordRoute, Job, TelegramChat
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def import_json_once(path: Path, parse: Callable[[Any], Mapping[Any, T]],
+                     store: Callable[[Mapping[Any, T]], int], what: str) -> int | None:
+    """An old JSON file's entries into the database, once, then the file renamed
+    ``*.imported``; returns how many rows were added (None when there is no such file).
+
+    ``parse`` turns the file's JSON into entries; a damaged file (bad JSON, or ``parse``
+    raising ValueError/TypeError/KeyError) imports nothing, with a warning, and is renamed too
+    so it is not read at every start. Two processes starting at once may both import: the
+    loser's IntegrityError is answered by importing again, which adds only what is missing.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        entries = parse(json.loads(text))
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        log.warning("ignoring damaged %s: %s", path, err)
+        entries = {}
+    try:
+        added = store(entries) if entries else 0
+    except exc.IntegrityError:  # another process imported the same file just now
+        added = store(entries)
+    with contextlib.suppress(FileNotFoundError):
+        path.replace(path.with_name(path.name + ".imported"))
+    log.info("imported %d %s from %s", added, what, path)
+    return added
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ the real PostgreSQL."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -85,3 +86,17 @@ def test_two_writers_of_one_new_route_both_succeed(database: Database) -> None:
     route = ChannelStore(database).discord_route("job-00000001")
     assert route is not None and route.channel_id in (1, 2)
     assert ChannelStore(database).telegram_chat(99) in (1, 2)
+
+
+def test_a_damaged_old_file_imports_nothing_and_is_not_read_again(database: Database,
+                                                                   tmp_path: Path) -> None:
+    from storage.channels import import_json_once
+
+    old = tmp_path / "telegram_chats.json"
+    old.write_text('{"12": "not a number"', encoding="utf-8")  # cut off mid-write
+    store = ChannelStore(database)
+    added = import_json_once(old, lambda raw: {int(k): int(v) for k, v in raw.items()},
+                             store.import_telegram_chats, "telegram chats")
+    assert added == 0 and not old.exists()
+    assert (tmp_path / "telegram_chats.json.imported").is_file()
+    assert import_json_once(old, dict, store.import_telegram_chats, "chats") is None

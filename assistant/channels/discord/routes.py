@@ -11,22 +11,18 @@ renamed ``discord_routes.json.imported``.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exc
-
-from storage.channels import ChannelStore
+from storage.channels import ChannelStore, import_json_once
 from storage.channels import RouteRecord as Route
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Route", "Routes", "read_legacy_routes"]
+__all__ = ["Route", "Routes", "parse_legacy_routes"]
 
 
 class Routes:
@@ -65,28 +61,13 @@ class Routes:
 
     def _import(self, path: Path) -> None:
         """The old JSON file's routes into the database, once; then the file is renamed."""
-        routes = read_legacy_routes(path)
-        if routes is None:
-            return
-        try:
-            added = self._store.import_discord_routes(routes)
-        except exc.IntegrityError:  # another process imported the same file just now
-            added = self._store.import_discord_routes(routes)
-        with contextlib.suppress(FileNotFoundError):
-            path.replace(path.with_name(path.name + ".imported"))
-        log.info("imported %d discord routes from %s", added, path)
+        import_json_once(path, parse_legacy_routes, self._store.import_discord_routes,
+                         "discord routes")
 
 
-def read_legacy_routes(path: Path) -> dict[str, Route] | None:
-    """The routes in an old ``discord_routes.json``; None when there is no such file, {} when
-    it is damaged (its messages then go to the users' DMs, as before)."""
-    try:
-        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except ValueError:
-        log.warning("ignoring damaged %s", path)
-        return {}
+def parse_legacy_routes(raw: Any) -> dict[str, Route]:
+    """The routes in an old ``discord_routes.json`` (an entry that is not a route is skipped;
+    its job's messages then go to the users' DMs, as before)."""
     routes = {}
     for job_id, entry in dict(raw).get("jobs", {}).items():
         try:

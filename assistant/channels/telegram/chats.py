@@ -15,16 +15,13 @@ renamed ``telegram_chats.json.imported``.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import threading
 from pathlib import Path
-
-from sqlalchemy import exc
+from typing import Any
 
 from assistant.app.events import ChannelUser
-from storage.channels import ChannelStore
+from storage.channels import ChannelStore, import_json_once
 from storage.db import Database
 from storage.jobs import JobRepository
 
@@ -93,27 +90,12 @@ class ChatDirectory:
         return asked[1] if asked is not None and asked[0] == user_id else user_id
 
     def _import(self, path: Path) -> None:
-        """The old JSON file's chats into the database, once; then the file is renamed."""
-        chats = read_legacy_chats(path)
-        if chats is None:
-            return
-        try:
-            added = self._store.import_telegram_chats(chats)
-        except exc.IntegrityError:  # another process imported the same file just now
-            added = self._store.import_telegram_chats(chats)
-        with contextlib.suppress(FileNotFoundError):
-            path.replace(path.with_name(path.name + ".imported"))
-        log.info("imported %d telegram chats from %s", added, path)
+        """The old JSON file's chats into the database, once; then the file is renamed
+        (a damaged file imports nothing: private chats still work)."""
+        import_json_once(path, parse_legacy_chats, self._store.import_telegram_chats,
+                         "telegram chats")
 
 
-def read_legacy_chats(path: Path) -> dict[int, int] | None:
-    """The chats in an old ``telegram_chats.json``; None when there is no such file, {} when
-    it is damaged (private chats still work)."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return {int(k): int(v) for k, v in dict(raw).items()}
-    except FileNotFoundError:
-        return None
-    except (ValueError, TypeError) as err:
-        log.warning("ignoring damaged %s: %s", path, err)
-        return {}
+def parse_legacy_chats(raw: Any) -> dict[int, int]:
+    """The chats in an old ``telegram_chats.json``: user id -> chat id."""
+    return {int(k): int(v) for k, v in dict(raw).items()}
