@@ -1,7 +1,8 @@
 """The `assistant` command: make content, review it in the terminal, inspect jobs, manage the KB.
 
 One module per command group: :mod:`.make` (make, resume), :mod:`.jobs` (jobs, show),
-:mod:`.serve` (chat, discord, telegram, worker), :mod:`.kb`, :mod:`.users`; what they share is
+:mod:`.serve` (chat, discord, telegram, worker), :mod:`.kb`, :mod:`.users`, :mod:`.apikey`
+(apikey, api); what they share is
 in :mod:`.common`.
 """
 
@@ -13,6 +14,8 @@ from pydantic import ValidationError
 from assistant.cli import jobs as jobs_commands
 from assistant.cli import make as make_commands
 from assistant.cli import serve as serve_commands
+from assistant.cli.apikey import api as api_command
+from assistant.cli.apikey import apikey_app
 from assistant.cli.common import console, err, services
 from assistant.cli.kb import kb_app
 from assistant.cli.users import user_app
@@ -29,6 +32,8 @@ for command in (make_commands.make, make_commands.resume, jobs_commands.jobs,
                 serve_commands.telegram, serve_commands.worker):
     app.command()(command)
 app.add_typer(user_app, name="user")
+app.add_typer(apikey_app, name="apikey")
+app.command(name="api")(api_command)
 
 __all__ = ["app", "console", "err", "main", "services"]
 

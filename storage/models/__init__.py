@@ -27,6 +27,7 @@ from storage.models.accounts import (
     OrganizationMember,
     Profile,
 )
+from storage.models.api import ApiKey
 from storage.models.base import (
     APPROVAL_STATUSES,
     CONTENT_TYPES,
@@ -71,6 +72,7 @@ __all__ = [
     "APPROVAL_STATUSES",
     "AgentLog",
     "Analytics",
+    "ApiKey",
     "ApiUsage",
     "Approval",
     "Base",

@@ -281,6 +281,9 @@ def register() -> None:
     route = APIRoute(media_links.ROUTE, serve_media,
                      methods=["GET", "HEAD"])
     server.router.routes.insert(0, route)  # before Chainlit's catch-all page route
+    from assistant.api.app import create_api, mount
+
+    mount(server, create_api(app.conv))  # the REST API at /api/v1, over this conversation
 
 
 async def password_auth(username: str, password: str) -> cl.User | None:

@@ -1,0 +1,195 @@
+"""The API's request and response models: what the OpenAPI document promises."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from assistant.content import TOPIC_MAX_CHARS, Depth, Format, Style
+
+API_VERSION = "1.0.0"
+JobStatus = Literal["pending", "processing", "review", "published", "rejected", "failed",
+                    "cancelled"]
+ReviewAction = Literal["approve", "revise", "reject"]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class JobCreate(BaseModel):
+    """A new job: what to make. The same values as ``/new`` in chat."""
+
+    topic: str = Field(min_length=1, max_length=TOPIC_MAX_CHARS,
+                       examples=["how tides work"])
+    format: Format = "blog"
+    style: Style = "casual"
+    seconds: int | None = Field(None, gt=0, le=100_000,
+                                description="Target length of spoken formats, in seconds.")
+    words: int | None = Field(None, gt=0, le=100_000, description="Target length in words.")
+    depth: Depth = "shallow"
+    lang: str = Field("en", min_length=2, max_length=16,
+                      description="Language of the content, an ISO 639-1 code (en, es, fr).")
+    publish_to: list[str] | None = Field(
+        None, max_length=10, description="Platforms to publish to once approved (default: "
+                                         "the configured publisher).")
+
+
+class ReviseRequest(BaseModel):
+    notes: str = Field(min_length=1, max_length=5000,
+                       description="What should change, in words the writer can act on.")
+
+
+class Step(BaseModel):
+    name: str
+    order: int
+    status: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    duration_ms: int | None
+    error: str | None
+
+
+class Artifact(BaseModel):
+    id: str
+    name: str
+    step: str
+    type: str
+    mime: str
+    size: int
+    sha256: str
+    version: int
+    download_url: str = Field(description="A signed link, valid for a limited time.")
+
+
+class Review(BaseModel):
+    """What a job in ``review`` waits for."""
+
+    stage: str = Field(description="The review waiting: review_script or review_final.")
+    description: str
+    preview_markdown: str
+    actions: list[ReviewAction]
+    allow_revise: bool
+
+
+class PublicationOut(BaseModel):
+    id: str
+    job_id: str
+    platform: str
+    location: str | None
+    platform_post_id: str | None
+    status: str
+    published_at: datetime
+
+
+class JobSummary(BaseModel):
+    id: str
+    title: str
+    format: str
+    style: str
+    status: JobStatus
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    error: str | None
+
+
+class JobDetail(JobSummary):
+    brief: dict[str, Any]
+    steps: list[Step]
+    artifacts: list[Artifact]
+    review: Review | None = Field(description="Set while the status is review.")
+    publications: list[PublicationOut]
+
+
+class JobPage(BaseModel):
+    items: list[JobSummary]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="The offset of the next page; null on the "
+                                                "last one.")
+
+
+class JobAction(BaseModel):
+    """What a cancel or review decision did (it runs on in the background: poll the job)."""
+
+    job_id: str
+    status: JobStatus
+    message: str
+
+
+class LogEntry(BaseModel):
+    agent: str
+    level: str
+    message: str
+    created_at: datetime
+
+
+class JobLogs(BaseModel):
+    job_id: str
+    items: list[LogEntry]
+
+
+class ArtifactList(BaseModel):
+    job_id: str
+    items: list[Artifact]
+
+
+class KbSource(BaseModel):
+    id: str
+    title: str
+    name: str
+    scope: Literal["shared", "personal", "workspace"]
+    chunks: int
+    added_at: str | None
+
+
+class KbList(BaseModel):
+    items: list[KbSource]
+
+
+class KbAdded(BaseModel):
+    id: str
+    title: str
+    name: str
+    chunks: int
+    status: Literal["added", "unchanged", "updated"]
+    message: str
+
+
+class Deleted(BaseModel):
+    id: str
+    deleted: bool
+
+
+class ContentItem(BaseModel):
+    job: JobSummary
+    publications: list[PublicationOut]
+
+
+class ContentList(BaseModel):
+    items: list[ContentItem]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class PublicationList(BaseModel):
+    job_id: str
+    items: list[PublicationOut]
+
+
+class Usage(BaseModel):
+    username: str
+    period_start: datetime
+    period_end: datetime
+    jobs: int = Field(description="Jobs started in the period.")
+    limits: dict[str, int | None] = Field(
+        default_factory=dict, description="The tier's limits, where the billing service "
+                                          "knows them (null: unlimited).")
+    tier: str | None = None
+    metered: dict[str, float] = Field(default_factory=dict,
+                                      description="Other metered usage (tokens, seconds).")
