@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import ssl
-from typing import Any
+from typing import Any, ClassVar, TypedDict, Unpack
 
 import httpx
 
@@ -146,3 +146,32 @@ class ApiClient:
             return json.loads(text), text
         except ValueError as exc:
             raise self.unavailable(url, "the answer is not JSON", detail=text[:500]) from exc
+
+
+class HttpOptions(TypedDict, total=False):
+    """How an online provider talks HTTP (each has a default; tests pass ``transport``)."""
+
+    user_agent: str
+    timeout_s: float
+    max_bytes: int
+    transport: httpx.BaseTransport | None
+
+
+class OnlineProvider:
+    """What every online provider shares: one :class:`ApiClient` for its service (named in
+    its errors with its URL setting), closed with the provider.
+
+    A provider sets ``service`` and ``setting`` and passes its :class:`HttpOptions` on:
+    ``def __init__(self, *, base_url: str, **http: Unpack[HttpOptions])`` then
+    ``super().__init__(**http)``.
+    """
+
+    name: str
+    service: ClassVar[str]
+    setting: ClassVar[str]
+
+    def __init__(self, **http: Unpack[HttpOptions]) -> None:
+        self._api = ApiClient(service=self.service, setting=self.setting, **http)
+
+    def close(self) -> None:
+        self._api.close()

@@ -19,15 +19,15 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-
-import httpx
+from typing import Unpack
 
 from assistant.errors import FetchRefused, ResearchUnavailable
 from assistant.tools.research._http import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT_S,
     DEFAULT_USER_AGENT,
-    ApiClient,
+    HttpOptions,
+    OnlineProvider,
 )
 from assistant.tools.research.base import Document, Hit
 from assistant.tools.research.extract import detect_language
@@ -98,34 +98,23 @@ def _arxiv_id(abs_url: str) -> str:
     return abs_url.rsplit("/abs/", 1)[-1] if "/abs/" in abs_url else ""
 
 
-class ArxivRetriever:
+class ArxivRetriever(OnlineProvider):
     """The ``arxiv`` provider. See the module docstring for the call it makes."""
 
     name = "arxiv"
+    service = "arXiv"
+    setting = SETTING
 
     def __init__(
         self,
         *,
         base_url: str = DEFAULT_URL,
-        user_agent: str = DEFAULT_USER_AGENT,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        max_bytes: int = DEFAULT_MAX_BYTES,
         rate_limiter: RateLimiter = ARXIV_RATE_LIMIT,
-        transport: httpx.BaseTransport | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
         self.base_url = base_url
         self._rate = rate_limiter
-        self._api = ApiClient(
-            service="arXiv",
-            setting=SETTING,
-            user_agent=user_agent,
-            timeout_s=timeout_s,
-            max_bytes=max_bytes,
-            transport=transport,
-        )
-
-    def close(self) -> None:
-        self._api.close()
+        super().__init__(**http)
 
     def _feed(self, params: dict[str, str]) -> list[ET.Element]:
         self._rate.wait()

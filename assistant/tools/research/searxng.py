@@ -13,9 +13,7 @@ pages it points to are the open web and go through the fetcher's address and rob
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import Any, Unpack
 
 from assistant.errors import ConfigError
 from assistant.tools.research import fetch as fetching
@@ -23,7 +21,8 @@ from assistant.tools.research._http import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT_S,
     DEFAULT_USER_AGENT,
-    ApiClient,
+    HttpOptions,
+    OnlineProvider,
 )
 from assistant.tools.research.base import Document, Hit
 from assistant.tools.research.fetch import PageFetcher
@@ -57,20 +56,19 @@ def results_to_hits(data: Any, *, provider: str, language: str, limit: int) -> l
     return hits
 
 
-class SearxngRetriever:
+class SearxngRetriever(OnlineProvider):
     """The ``searxng`` provider."""
 
     name = "searxng"
+    service = "SearXNG"
+    setting = SETTING
 
     def __init__(
         self,
         *,
         base_url: str,
         fetcher: PageFetcher,
-        user_agent: str = DEFAULT_USER_AGENT,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        transport: httpx.BaseTransport | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
         if not base_url.strip():
             raise ConfigError(
@@ -79,17 +77,7 @@ class SearxngRetriever:
             )
         self.base_url = base_url.rstrip("/")
         self.fetcher = fetcher
-        self._api = ApiClient(
-            service="SearXNG",
-            setting=SETTING,
-            user_agent=user_agent,
-            timeout_s=timeout_s,
-            max_bytes=max_bytes,
-            transport=transport,
-        )
-
-    def close(self) -> None:
-        self._api.close()
+        super().__init__(**http)
 
     def search(self, query: str, limit: int = 5, *, language: str = "en") -> list[Hit]:
         if not query.strip() or limit <= 0:

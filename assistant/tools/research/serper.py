@@ -9,9 +9,7 @@ ordered by ``position``. The key never appears in a message or a log line.
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import Any, Unpack
 
 from assistant.errors import ConfigError
 from assistant.tools.research import fetch as fetching
@@ -19,7 +17,8 @@ from assistant.tools.research._http import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT_S,
     DEFAULT_USER_AGENT,
-    ApiClient,
+    HttpOptions,
+    OnlineProvider,
 )
 from assistant.tools.research.base import Document, Hit
 from assistant.tools.research.fetch import PageFetcher
@@ -63,10 +62,12 @@ def organic_to_hits(data: Any, *, provider: str, language: str, limit: int) -> l
     return hits
 
 
-class SerperRetriever:
+class SerperRetriever(OnlineProvider):
     """The ``serper`` provider."""
 
     name = "serper"
+    service = "Serper"
+    setting = SETTING
 
     def __init__(
         self,
@@ -74,27 +75,14 @@ class SerperRetriever:
         api_key: str,
         fetcher: PageFetcher,
         base_url: str = DEFAULT_URL,
-        user_agent: str = DEFAULT_USER_AGENT,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        transport: httpx.BaseTransport | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
         if not api_key.strip():
             raise ConfigError(_MISSING_KEY)
         self._key = api_key.strip()
         self.base_url = base_url.rstrip("/")
         self.fetcher = fetcher
-        self._api = ApiClient(
-            service="Serper",
-            setting=SETTING,
-            user_agent=user_agent,
-            timeout_s=timeout_s,
-            max_bytes=max_bytes,
-            transport=transport,
-        )
-
-    def close(self) -> None:
-        self._api.close()
+        super().__init__(**http)
 
     def search(self, query: str, limit: int = 5, *, language: str = "en") -> list[Hit]:
         if not query.strip() or limit <= 0:

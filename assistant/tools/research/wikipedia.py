@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
-
-import httpx
+from typing import Any, Unpack
 
 from assistant.errors import FetchRefused, ResearchUnavailable
 from assistant.tools.research._http import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT_S,
     DEFAULT_USER_AGENT,
-    ApiClient,
+    HttpOptions,
+    OnlineProvider,
 )
 from assistant.tools.research.base import Document, Hit, wiki_article_url
 
@@ -54,32 +53,21 @@ def strip_markup(snippet: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(_TAG.sub("", snippet))).strip()
 
 
-class WikipediaRetriever:
+class WikipediaRetriever(OnlineProvider):
     """The ``wikipedia`` provider. See the module docstring for the calls it makes."""
 
     name = "wikipedia"
+    service = "Wikipedia"
+    setting = SETTING
 
     def __init__(
         self,
         *,
         base_url: str = DEFAULT_URL,
-        user_agent: str = DEFAULT_USER_AGENT,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        transport: httpx.BaseTransport | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
         self.base_url = base_url
-        self._api = ApiClient(
-            service="Wikipedia",
-            setting=SETTING,
-            user_agent=user_agent,
-            timeout_s=timeout_s,
-            max_bytes=max_bytes,
-            transport=transport,
-        )
-
-    def close(self) -> None:
-        self._api.close()
+        super().__init__(**http)
 
     def _query(self, site: str, params: dict[str, str]) -> tuple[dict[str, Any], str]:
         endpoint = f"{site}/w/api.php"
