@@ -185,6 +185,33 @@ class Settings(BaseSettings):
         None, description="The web app's public address: a result too big for a chat is "
         "linked as its signed, expiring /media/... link (assistant/infra/media_links.py).")
 
+    # --- YouTube and TikTok (assistant/tools/publishing/youtube.py, tiktok.py, oauth.py) ----
+    # OAuth apps are the operator's own (Google Cloud console / TikTok for Developers); the
+    # endpoint URLs are settings so tests point them at local stand-ins.
+    youtube_client_id: str = Field("", description="Google OAuth client id (YouTube).")
+    youtube_client_secret: SecretStr | None = None
+    youtube_api_url: str = Field("https://youtube.googleapis.com/",
+                                 description="YouTube Data API v3 root.")
+    youtube_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    youtube_token_url: str = "https://oauth2.googleapis.com/token"
+    youtube_device_url: str = "https://oauth2.googleapis.com/device/code"
+    youtube_privacy: Literal["private", "unlisted", "public"] = Field(
+        "private", description="Unaudited API projects' uploads are forced private anyway.")
+    youtube_made_for_kids: bool = Field(
+        False, description="status.selfDeclaredMadeForKids, sent with every upload.")
+    youtube_category_id: str = Field("27", description="Video category (27: Education).")
+    youtube_chunk_kib: int = Field(8192, ge=256, description="Resumable upload chunk, KiB "
+                                   "(a multiple of 256).")
+    tiktok_client_key: str = Field("", description="TikTok for Developers client key.")
+    tiktok_client_secret: SecretStr | None = None
+    tiktok_api_url: str = "https://open.tiktokapis.com"
+    tiktok_auth_url: str = "https://www.tiktok.com/v2/auth/authorize/"
+    tiktok_mode: Literal["inbox", "direct"] = Field(
+        "inbox", description="inbox: the person finishes the post in the app; direct: post.")
+    tiktok_privacy: str = Field("SELF_ONLY", description="Direct posts' privacy_level; "
+                                "unaudited apps may post SELF_ONLY only.")
+    tiktok_chunk_mb: int = Field(10, ge=5, le=64, description="Upload chunk size, MB.")
+
     @field_validator("media_link_ttl", mode="before")
     @classmethod
     def _seconds(cls, value: object) -> object:
