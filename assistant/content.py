@@ -99,6 +99,9 @@ class Brief(BaseModel):
     notes: str = ""
     depth: Depth = "shallow"
     language: str = Field("en", description="ISO 639-1 code of the content (en, es, fr, ...).")
+    # where it is published (assistant/tools/publishing names); empty: ASSISTANT_PUBLISH_TO
+    platforms: list[str] = Field(default_factory=list)
+    publish_at: datetime | None = Field(None, description="UTC; None: publish once approved.")
 
     @field_validator("language")
     @classmethod
@@ -306,10 +309,19 @@ class ReviewDecision(BaseModel):
 
 
 class Publication(BaseModel):
+    """Where a piece went on one platform (assistant/tools/publishing), as the platform said."""
+
     platform: str
     location: str
     files: list[str] = Field(default_factory=list)
     url: str = ""
+    post_id: str = Field("", description="The platform's id of the post, video or message.")
+    # published: the platform has it (a WordPress post set to 'future' included); scheduled:
+    # waiting in our publications table for its publish_at; failed: see error
+    status: Literal["published", "scheduled", "failed"] = "published"
+    publish_at: datetime | None = None
+    error: str = ""
+    meta: dict[str, Any] = Field(default_factory=dict)
 
 
 class SceneMedia(BaseModel):

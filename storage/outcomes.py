@@ -6,9 +6,10 @@ resumed graph node runs again from its start.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exc, select
 from sqlalchemy.orm import Session
 
 from storage._base import RepositoryBase, as_uuid
@@ -148,6 +149,66 @@ class OutcomesMixin(RepositoryBase):
             return PublicationRecord.of(row), True
 
         return self._insert_or_get(insert, get)
+
+    def save_publication(
+        self,
+        job_id: str,
+        platform: str,
+        *,
+        status: str,
+        location: str | None = None,
+        post_id: str | None = None,
+        meta: dict[str, Any] | None = None,
+        publish_at: datetime | None = None,
+        error: str | None = None,
+    ) -> PublicationRecord:
+        """Create or update the (job, platform) row: an upload's progress (``pending``, its
+        session in ``meta``), its outcome (``published`` / ``failed``) or its ``scheduled``
+        time. ``meta`` is merged into what the row had; None keeps a column as it is."""
+
+        def get(s: Session) -> Publication | None:
+            return s.scalars(
+                select(Publication)
+                .where(Publication.job_id == job_id, Publication.platform == platform)
+                .with_for_update()
+            ).first()
+
+        def upsert(s: Session) -> PublicationRecord:
+            row = get(s)
+            if row is None:
+                self._job(s, job_id)
+                row = Publication(job_id=job_id, platform=platform, meta={}, status=status)
+                s.add(row)
+            elif status == "published" and row.status != "published":
+                row.published_at = utcnow()  # the row was made when the upload began
+            row.status = status
+            if location is not None:
+                row.post_url = location
+            if post_id is not None:
+                row.platform_post_id = post_id
+            if publish_at is not None:
+                row.publish_at = publish_at
+            row.error_message = error
+            if meta:
+                row.meta = {**(row.meta or {}), **meta}
+            s.flush()
+            return PublicationRecord.of(row)
+
+        try:
+            with self._db.session() as s:
+                return upsert(s)
+        except exc.IntegrityError:  # another writer created the row first: update theirs
+            with self._db.session() as s:
+                return upsert(s)
+
+    def publication(self, job_id: str, platform: str) -> PublicationRecord | None:
+        with self._db.session() as s:
+            row = s.scalars(
+                select(Publication).where(
+                    Publication.job_id == job_id, Publication.platform == platform
+                )
+            ).first()
+            return PublicationRecord.of(row) if row is not None else None
 
     def publications(self, job_id: str) -> list[PublicationRecord]:
         with self._db.session() as s:

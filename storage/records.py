@@ -131,9 +131,11 @@ class PublicationRecord:
     location: str | None  # post URL, or the outbox path for the local publisher
     platform_post_id: str | None
     artifact_id: str | None
-    status: str
+    status: str  # pending | published | scheduled | failed (storage/models/jobs.py)
     published_at: datetime
     meta: dict[str, Any]
+    publish_at: datetime | None = None
+    error: str | None = None
 
     @property
     def post_url(self) -> str | None:
@@ -152,6 +154,8 @@ class PublicationRecord:
             status=row.status,
             published_at=row.published_at,
             meta=dict(row.meta or {}),
+            publish_at=row.publish_at,
+            error=row.error_message,
         )
 
 

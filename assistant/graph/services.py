@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from assistant.llm import ChatModel
     from assistant.tools.knowledge import KnowledgeBase
     from assistant.tools.knowledge.embeddings import Embedder
-    from assistant.tools.publishing import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +65,6 @@ class Services:
 
                 self._lazy["chat"] = get_chat_model(self.settings)
         return self._lazy["chat"]
-
-    def publisher(self) -> Publisher:
-        with self._lock:
-            if "publisher" not in self._lazy:
-                from assistant.tools.publishing import get_publisher
-
-                self._lazy["publisher"] = get_publisher(self.settings, self.repo)
-        return self._lazy["publisher"]
 
     def set_chat(self, chat: ChatModel) -> None:
         """Use a given chat model (tests, or a caller that built its own)."""

@@ -32,7 +32,8 @@ class PipelineState(TypedDict, total=False):
     revision_notes: Annotated[list[str], operator.add]
     decisions: Annotated[list[ReviewDecision], operator.add]
     media: MediaAssets
-    publication: Publication
+    publication: Publication  # the first platform's (kept for older readers)
+    publications: list[Publication]  # one per platform published to or scheduled on
     status: JobStatus
     # Why write runs again: "human" (a reviewer asked) goes back to review_script,
     # "qa" (fixable QA failures) goes straight on to the checks.

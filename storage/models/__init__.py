@@ -15,7 +15,8 @@ Differences from the PRD, on purpose:
 - indexes that the PRD declares ``DESC`` are plain: a b-tree is read backwards just as fast.
 
 The models live in one module per area (:mod:`.base`, :mod:`.accounts`, :mod:`.jobs`,
-:mod:`.hooks`, :mod:`.chat`, :mod:`.channels`); every name is importable from ``storage.models``.
+:mod:`.hooks`, :mod:`.chat`, :mod:`.channels`, :mod:`.platforms`); every name is importable
+from ``storage.models``.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ from storage.models.jobs import (
     JobStep,
     Publication,
 )
+from storage.models.platforms import ConnectedAccount
 
 __all__ = [
     "APPROVAL_STATUSES",
@@ -82,6 +84,7 @@ __all__ = [
     "ChatFeedback",
     "ChatStep",
     "ChatThread",
+    "ConnectedAccount",
     "ContentArtifact",
     "DiscordRoute",
     "IdentityLink",

@@ -131,7 +131,10 @@ class ContentArtifact(Base):
 
 class Publication(Base):
     __tablename__ = "publications"
-    __table_args__ = (UniqueConstraint("job_id", "platform"),)
+    __table_args__ = (
+        UniqueConstraint("job_id", "platform"),
+        Index("idx_publications_status_publish_at", "status", "publish_at"),
+    )
 
     id: Mapped[uuid.UUID] = _id()
     job_id: Mapped[str] = _fk("jobs.id")
@@ -144,6 +147,10 @@ class Publication(Base):
     published_at: Mapped[datetime] = _created()
     meta: Mapped[dict[str, Any]] = _meta()
     status: Mapped[str] = mapped_column(String(50), nullable=False, default="published")
+    # pending (an upload under way, its session in meta) | published | scheduled (waits for
+    # publish_at) | failed (error_message says why; running again resumes)
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error_message: Mapped[str | None] = mapped_column(Text)
 
 
 class Analytics(Base):

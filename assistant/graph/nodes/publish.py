@@ -1,34 +1,102 @@
-"""publish: hand the approved piece to the configured publisher, exactly once."""
+"""publish: hand the approved piece to every chosen platform, each exactly once.
+
+The platforms are the brief's own (chat, `--to`), else ASSISTANT_PUBLISH_TO. Each goes through
+the ledger (assistant/tools/publishing/ledger.py), so a resumed node skips what went out and
+continues an interrupted upload. One platform failing does not stop the others: the step fails
+after trying them all, naming each that failed, and running it again retries only those. A
+brief with a future ``publish_at`` is recorded as ``scheduled`` (the scheduler publishes it
+when due); a publisher that schedules on its own side (WordPress's 'future') is handed it now.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+from assistant.content import Publication
+from assistant.errors import AssistantError, StepError
 from assistant.graph.progress import emit
 from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
+from assistant.tools.publishing import publishers_for
+from assistant.tools.publishing.accounts import AccountStore, owners_of_job
+from assistant.tools.publishing.base import PublishRequest, Role
+from assistant.tools.publishing.ledger import publish_once, schedule
 from assistant.tools.quality.text import BrandRules
 from assistant.tools.writing.templates import render_markdown
+from media.presets import load_preset
 
 STEP = "publish"
+AUDIO_SUFFIXES = {".mp3", ".m4a", ".ogg", ".opus", ".wav", ".flac"}
 
 
 def run(state: PipelineState, svc: Services) -> dict[str, object]:
-    brief, script = state["brief"], state["script"]
+    brief, script, job_id = state["brief"], state["script"], state["job_id"]
     rules = BrandRules.load(svc.settings.resolved_brand_rules)
     markdown = render_markdown(script, brief, rules.required_disclosure)
-    final = svc.objects.put(state["job_id"], "final.md", markdown, step=STEP, type="final",
+    final = svc.objects.put(job_id, "final.md", markdown, step=STEP, type="final",
                             mime="text/markdown", version=script.version, is_final=True)
-    publisher = svc.publisher()
-    emit(STEP, f"publishing to {publisher.name}", 20)
-    files = [final.path]
+    files: dict[Role, Path] = {"markdown": final.path}
+    duration: float | None = None
+    frame: tuple[int, int] | None = None
     media = state.get("media")
     if media is not None and media.output:
-        files = [Path(media.output), final.path]
-        files += [Path(p) for p in (media.thumbnail, media.captions_srt) if p]
-    qa_report = svc.objects.get(state["job_id"], "qa.json")
+        output = Path(media.output)
+        files["audio" if output.suffix.lower() in AUDIO_SUFFIXES else "video"] = output
+        if media.thumbnail:
+            files["thumbnail"] = Path(media.thumbnail)
+        if media.captions_srt:
+            files["captions"] = Path(media.captions_srt)
+        duration = media.voiceover_seconds or None
+        frame = _frame(media.preset)
+    qa_report = svc.objects.get(job_id, "qa.json")
     if qa_report is not None:  # the checks it passed travel with it
-        files.append(qa_report.path)
-    publication = publisher.publish(state["job_id"], brief, script, files)
-    emit(STEP, f"published: {publication.location}", 100)
-    return {"publication": publication, "status": "published"}
+        files["qa"] = qa_report.path
+
+    targets = publishers_for(svc.settings, _accounts(svc, job_id), brief.platforms or None)
+    published: list[Publication] = []
+    failures: list[str] = []
+    later = brief.publish_at is not None and brief.publish_at > datetime.now(UTC)
+    for i, target in enumerate(targets):
+        emit(STEP, f"publishing to {target.name}", 10 + 80 * i // len(targets))
+        request = PublishRequest(job_id=job_id, brief=brief, script=script, files=files,
+                                 credentials=target.credentials, publish_at=brief.publish_at,
+                                 duration_s=duration, frame=frame)
+        try:
+            if later and not getattr(target.publisher, "schedules_itself", False):
+                publication = schedule(target.publisher, request, svc.repo)
+            else:
+                publication = publish_once(target.publisher, request, svc.repo)
+        except AssistantError as err:  # recorded as failed; the others still go out
+            failures.append(err.user_message)
+            emit(STEP, f"not published: {err.user_message}", 10 + 80 * (i + 1) // len(targets))
+            continue
+        published.append(publication)
+        where = publication.url or publication.location
+        said = f"scheduled for {publication.publish_at:%Y-%m-%d %H:%M} UTC" \
+            if publication.status == "scheduled" and publication.publish_at else "published"
+        emit(STEP, f"{said} on {target.name}: {where}", 10 + 80 * (i + 1) // len(targets))
+    if failures:
+        done = f" ({', '.join(p.platform for p in published)} went out)" if published else ""
+        raise StepError(STEP, "; ".join(failures) + done + ": resume the job to try again")
+    emit(STEP, "published", 100)
+    return {"publication": published[0], "publications": published, "status": "published"}
+
+
+def _accounts(svc: Services, job_id: str) -> dict[str, dict[str, object]]:
+    """The connected accounts' credentials for the job; none when no secret key is set (the
+    settings' own credentials then apply, and an unconnected platform says so)."""
+    if svc.settings.secret_key is None:
+        return {}
+    store = AccountStore.from_settings(svc.settings, svc.db)
+    return dict(store.credentials_for(owners_of_job(svc.db, job_id)))
+
+
+def _frame(preset: str) -> tuple[int, int] | None:
+    if not preset:
+        return None
+    try:
+        loaded = load_preset(preset)
+    except (KeyError, ValueError, OSError):  # an unknown preset name measures nothing
+        return None
+    return (loaded.width, loaded.height) if loaded.width and loaded.height else None

@@ -1,7 +1,7 @@
 """The local outbox, the embedded default publisher: a folder per job under <data>/outbox
 with the content files, plus an Atom feed of everything published (written by feedgen).
-Publishing is idempotent per (job, platform): the publications table says whether it already
-happened.
+Publishing again writes the same files and replaces the job's feed entry, so a retry leaves
+one copy; the ledger (ledger.py) makes sure it normally runs once per job.
 """
 
 from __future__ import annotations
@@ -18,42 +18,44 @@ from xml.etree import ElementTree as ET
 from feedgen.feed import FeedGenerator
 
 from assistant.content import Brief, Publication, Script
-from storage.jobs import JobRepository
+from assistant.tools.publishing.base import ROLES, Limits, PublishRequest, Role, check_limits
 
 ATOM = "http://www.w3.org/2005/Atom"
+# the folder's first file is the piece itself: the video or episode, else the text
+MAIN_FIRST: tuple[Role, ...] = ("video", "audio", "markdown", "thumbnail", "captions", "qa")
 
 
 class LocalOutbox:
     """Copies the files into <outbox>/<job>/ and adds an entry to <outbox>/feed.xml."""
 
     name = "outbox"
+    limits = Limits(needs_any=ROLES)
 
-    def __init__(self, root: Path, repo: JobRepository) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.repo = repo
 
-    def publish(self, job_id: str, brief: Brief, script: Script, files: list[Path]) -> Publication:
-        existing = [p for p in self.repo.publications(job_id) if p.platform == self.name]
-        if existing:
-            row = existing[0]
-            meta = row.meta or {}
-            return Publication(platform=self.name, location=row.post_url or "",
-                               files=list(meta.get("files", [])), url=row.post_url or "")
-        folder = self.root / job_id
+    def check(self, request: PublishRequest) -> list[str]:
+        return check_limits(self.name, self.limits, request)
+
+    def publish(self, request: PublishRequest) -> Publication:
+        folder = self.root / request.job_id
         folder.mkdir(parents=True, exist_ok=True)
         copied = []
-        for path in files:
-            target = folder / _published_name(path, script)
+        for role in MAIN_FIRST:
+            path = request.file(role)
+            if path is None:
+                continue
+            target = folder / _published_name(path, request.script)
             shutil.copyfile(path, target)
             copied.append(str(target))
         main = copied[0] if copied else str(folder)
-        self._add_to_feed(job_id, brief, script, main)
-        self.repo.record_publication(job_id, self.name, location=main,
-                                     meta={"files": copied, "title": script.title})
-        return Publication(platform=self.name, location=main, files=copied, url=Path(main).as_uri())
+        entry_id = self._add_to_feed(request.job_id, request.brief, request.script, main)
+        return Publication(platform=self.name, location=main, files=copied,
+                           url=Path(main).as_uri(), post_id=entry_id)
 
-    def _add_to_feed(self, job_id: str, brief: Brief, script: Script, location: str) -> None:
-        """The feed again (feedgen) with the entries it had, this job's replaced or added."""
+    def _add_to_feed(self, job_id: str, brief: Brief, script: Script, location: str) -> str:
+        """The feed again (feedgen) with the entries it had, this job's replaced or added;
+        the entry's id."""
         feed_path = self.root / "feed.xml"
         entry_id = f"urn:agenticai-lab:job:{job_id}"
         now = datetime.now(UTC).replace(microsecond=0)
@@ -76,6 +78,7 @@ class LocalOutbox:
             if old["link"]:
                 entry.link(href=old["link"])
         _atomic_write(feed_path, feed.atom_str(pretty=True))
+        return entry_id
 
 
 def _read_entries(feed_path: Path) -> list[dict[str, Any]]:
