@@ -5,7 +5,9 @@ that folder); with ``url=...`` it talks to a Qdrant server instead. It connects 
 (or at :meth:`VectorStore.connect`) and checks the collection then: it is created with
 ``vector_size``-d cosine vectors when missing, and one that holds vectors of another size
 raises :class:`VectorSizeMismatch`. Every point's payload carries a ``source_id``, so the
-points of one source can be counted and deleted together.
+points of one source can be counted and deleted together, and a ``scope`` (who may read it:
+``shared``, ``user:<id>``, ``org:<id>``): a search given ``scopes`` is filtered inside Qdrant
+(a payload filter, also in local mode), so a passage of another scope is never even scored.
 
 Local mode locks its folder: one process at a time; a folder held by another process raises
 :class:`VectorStoreLocked`, an unreachable server :class:`VectorStoreUnavailable`, each with
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT_S = 5
 UPSERT_BATCH = 128
 SOURCE_KEY = "source_id"  # the payload field that names a point's source
+SCOPE_KEY = "scope"  # the payload field that names who may read a point
 
 
 class VectorStoreUnavailable(StorageError):
@@ -210,9 +213,10 @@ class VectorStore:
                     ),
                 )
                 if self.is_server:  # payload indexes do nothing in local mode
-                    client.create_payload_index(
-                        self.collection, SOURCE_KEY, field_schema=models.PayloadSchemaType.KEYWORD
-                    )
+                    for key in (SOURCE_KEY, SCOPE_KEY):
+                        client.create_payload_index(
+                            self.collection, key, field_schema=models.PayloadSchemaType.KEYWORD
+                        )
                 created = True
             handle.ready.add(self.collection)
             return created
@@ -250,19 +254,52 @@ class VectorStore:
         return int(result.count)
 
     def search(
-        self, vector: Sequence[float], limit: int, min_score: float | None = None
+        self,
+        vector: Sequence[float],
+        limit: int,
+        min_score: float | None = None,
+        *,
+        scopes: Sequence[str] | None = None,
     ) -> list[VectorHit]:
-        """The ``limit`` points nearest ``vector``, best first, scoring at least ``min_score``."""
+        """The ``limit`` points nearest ``vector``, best first, scoring at least ``min_score``;
+        with ``scopes``, only points whose payload ``scope`` is one of them."""
         handle = self._ready()
         with handle.lock:
             points = handle.client.query_points(
                 self.collection,
                 query=_floats(vector),
+                query_filter=_scope_filter(scopes),
                 limit=limit,
                 score_threshold=min_score,
                 with_payload=True,
             ).points
         return [VectorHit(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+
+
+    def mark_unscoped(self, scope: str) -> None:
+        """Give every point without a ``scope`` payload this one (points stored before
+        scopes existed)."""
+        from qdrant_client import models
+
+        handle = self._ready()
+        with handle.lock:
+            handle.client.set_payload(
+                self.collection,
+                payload={SCOPE_KEY: scope},
+                points=models.Filter(
+                    must=[models.IsEmptyCondition(is_empty=models.PayloadField(key=SCOPE_KEY))]
+                ),
+            )
+
+
+def _scope_filter(scopes: Sequence[str] | None) -> Any:
+    from qdrant_client import models
+
+    if scopes is None:
+        return None
+    return models.Filter(
+        must=[models.FieldCondition(key=SCOPE_KEY, match=models.MatchAny(any=list(scopes)))]
+    )
 
 
 def _source_filter(source_id: str | None) -> Any:

@@ -33,6 +33,8 @@ from assistant.app.events import (
     say,
 )
 from assistant.app.identity import IdentityLinks, check_review
+from assistant.app.knowledge import add_files as kb_add
+from assistant.app.knowledge import kb_reply
 from assistant.app.runner import FINISHED, JobRunner, observed_status
 from assistant.app.subscriptions import HISTORY_LIMIT, IDENTITY_TTL_S, Subscriptions
 from assistant.content import ReviewDecision
@@ -93,8 +95,8 @@ class Conversation:
 
     def add_files(self, user: ChannelUser, paths: Iterable[Path]) -> list[OutEvent]:
         """Files a user uploaded, into the knowledge base."""
-        return self._safely(None, lambda: [say(None, cmd.format_add_results(
-            self._kb().add(paths)))])
+        return self._safely(None, lambda: [say(None, kb_add(
+            self._kb(), self.svc, self.username(user), paths))])
 
     def username(self, user: ChannelUser) -> str:
         """The internal user this identity acts as (read again after IDENTITY_TTL_S: every
@@ -210,8 +212,7 @@ class Conversation:
         if name == "cancel":
             return self._cancel(user, command.job or self._pick(username, ACTIVE, name))
         if name == "kb":
-            kb = self._kb()
-            return [say(None, cmd.format_sources(kb.sources(), kb.names()))]
+            return [say(None, kb_reply(self._kb(), self.svc, username, command.text))]
         if name == "link":
             linked = self.identities.link(user.channel, user.external_id, command.text)
             self._subs.forget_identities()  # a new link acts, and gets its events, at once

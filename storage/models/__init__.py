@@ -15,8 +15,7 @@ Differences from the PRD, on purpose:
 - indexes that the PRD declares ``DESC`` are plain: a b-tree is read backwards just as fast.
 
 The models live in one module per area (:mod:`.base`, :mod:`.accounts`, :mod:`.jobs`,
-:mod:`.hooks`, :mod:`.chat`, :mod:`.channels`, :mod:`.platforms`); every name is importable
-from ``storage.models``.
+:mod:`.hooks`, :mod:`.chat`, :mod:`.channels`); every name is importable from ``storage.models``.
 """
 
 from __future__ import annotations
@@ -68,7 +67,7 @@ from storage.models.jobs import (
     JobStep,
     Publication,
 )
-from storage.models.platforms import ConnectedAccount
+from storage.models.knowledge import KbUpload
 
 __all__ = [
     "APPROVAL_STATUSES",
@@ -84,7 +83,6 @@ __all__ = [
     "ChatFeedback",
     "ChatStep",
     "ChatThread",
-    "ConnectedAccount",
     "ContentArtifact",
     "DiscordRoute",
     "IdentityLink",
@@ -94,6 +92,7 @@ __all__ = [
     "JSONType",
     "Job",
     "JobStep",
+    "KbUpload",
     "LinkCode",
     "NAMING_CONVENTION",
     "Organization",

@@ -22,6 +22,7 @@ from assistant.graph.progress import emit
 from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
 from assistant.infra.cache import research_cache
+from assistant.tools.knowledge.scopes import job_scopes
 from assistant.tools.research import ONLINE_EXAMPLE, close_all, get_retrievers, provider_names
 from assistant.tools.research.encyclopedia import Encyclopedia, term_stats
 from assistant.tools.research.gather import Fetched, gather
@@ -52,7 +53,8 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     emit(STEP, f"{brief.depth} research: {len(plan.queries)} searches in "
          f"{', '.join(names)}", 2, queries=[q.query for q in plan.queries])  # fmt: skip
     retrievers = get_retrievers(settings, kb=svc.kb() if "kb" in names else None,
-                                embedder=svc.embedder())  # fmt: skip
+                                embedder=svc.embedder(),
+                                kb_scopes=job_scopes(svc.db, job_id))  # fmt: skip
     for retriever in retrievers:
         if isinstance(retriever, Encyclopedia):  # its index is built on first use: minutes
             retriever.progress = _indexing

@@ -5,9 +5,12 @@ Qdrant runs in local mode on disk by default (``<data_dir>/qdrant``) or as a ser
 citations point at a file that stays, and listed in ``<data_dir>/kb/sources.json`` (the
 manifest, written atomically), the source of truth for what the knowledge base holds.
 
-A source's id comes from the file's sha256, and its points' ids from (source id, chunk
-index), so adding the same file again changes nothing. A file whose name matches a source
-already held, with different content, replaces that source.
+Every source has a scope (:mod:`.scopes`: shared, a person's, a workspace's), kept in its
+manifest entry and its points' payload; reading with ``scopes`` sees only those, filtered in
+Qdrant itself. A source's id comes from the file's sha256 (and its scope, unless shared),
+and its points' ids from (source id, chunk index), so adding the same file again to the same
+scope changes nothing, and two people adding one file get a copy each. A file whose name
+matches a source already held in its scope, with different content, replaces that source.
 
 Local mode locks its folder: one process at a time. Inside a process every KnowledgeBase
 on the same folder shares one client, so instances may overlap; close them (or use
@@ -18,25 +21,20 @@ it a knowledge base: files, the manifest, chunking and embedding.
 
 from __future__ import annotations
 
-import errno
 import hashlib
-import json
 import logging
 import os
 import re
-import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 from assistant.config import Settings
 from assistant.content import Finding, Source
-from assistant.errors import ConfigError, InputError, StorageFullError
+from assistant.errors import ConfigError, InputError
 from assistant.tools.knowledge.embeddings import Embedder, get_embedder
 from assistant.tools.knowledge.loaders import (
     SUPPORTED_SUFFIXES,
@@ -46,6 +44,8 @@ from assistant.tools.knowledge.loaders import (
     parse_document,
     read_file,
 )
+from assistant.tools.knowledge.manifest import Manifest, atomic_write, entry_size, uri_path
+from assistant.tools.knowledge.scopes import SHARED, scope_of
 from storage.vectors import (
     VectorPoint,
     VectorSizeMismatch,
@@ -72,8 +72,12 @@ class AddResult:
     message: str = ""
 
 
-def source_id_for(sha256: str) -> str:
-    return f"src-{sha256[:10]}"
+def source_id_for(sha256: str, scope: str = SHARED) -> str:
+    """Shared sources keep the ids they had before scopes; a scoped one's id names its
+    scope too, so the same file in two scopes is two sources."""
+    if scope == SHARED:
+        return f"src-{sha256[:10]}"
+    return f"src-{hashlib.sha256(f'{scope}:{sha256}'.encode()).hexdigest()[:10]}"
 
 
 def point_id(source_id: str, chunk_index: int) -> str:
@@ -86,31 +90,6 @@ def _safe_name(name: str) -> str:
     return f"{stem[:80]}{re.sub(r'[^A-Za-z0-9.]', '', suffix).lower()}"
 
 
-def _uri_path(uri: str) -> Path | None:
-    """The local path of a file:// URI (or of a plain absolute path)."""
-    if uri.startswith("file:"):
-        return Path(url2pathname(urlparse(uri).path))
-    return Path(uri) if os.path.isabs(uri) else None
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if exc.errno == errno.ENOSPC:
-            raise StorageFullError(
-                f"the disk is full while writing {path.name}: free some space and try again"
-            ) from exc
-        raise
-
-
 class KnowledgeBase:
     """Add documents, search them, list and remove sources. Usable as a context manager."""
 
@@ -120,6 +99,8 @@ class KnowledgeBase:
         self.collection = settings.qdrant_collection
         self.files_dir = settings.kb_dir / "files"
         self.manifest_path = settings.kb_dir / "sources.json"
+        self._manifest = Manifest(self.manifest_path)
+        self._scopes_checked = False
         self._store = VectorStore(
             self.collection,
             self.embedder.dim,
@@ -152,6 +133,9 @@ class KnowledgeBase:
                 if created and self._read_manifest():
                     log.info("knowledge base: collection %s is new, re-indexing", self.collection)
                     self.reindex()
+                if not self._scopes_checked:  # points from before scopes are shared ones
+                    self._scopes_checked = True
+                    store.mark_unscoped(SHARED)
         except VectorStoreUnavailable as exc:
             raise ConfigError(
                 f"the Qdrant server at {exc.url} is unreachable: start it, or unset "
@@ -175,30 +159,29 @@ class KnowledgeBase:
     # --- manifest ---------------------------------------------------------------------------
 
     def _read_manifest(self) -> list[dict[str, Any]]:
-        try:
-            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-            return list(data["sources"])
-        except FileNotFoundError:
-            return []
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(
-                f"the knowledge base list {self.manifest_path} is damaged: move it away and "
-                "add the files again",
-                detail=repr(exc),
-            ) from exc
+        return self._manifest.read()
 
     def _write_manifest(self, entries: list[dict[str, Any]]) -> None:
-        body = json.dumps({"version": 1, "sources": entries}, indent=2, ensure_ascii=False)
-        _atomic_write(self.manifest_path, body.encode("utf-8"))
+        self._manifest.write(entries)
+
+    def _entries(self, scopes: Collection[str] | None) -> list[dict[str, Any]]:
+        """Manifest entries, all or those in ``scopes``."""
+        entries = self._read_manifest()
+        return entries if scopes is None else [e for e in entries if scope_of(e) in scopes]
 
     # --- reading ------------------------------------------------------------------------------
 
-    def sources(self) -> list[Source]:
-        return [Source(id=e["id"], title=e["title"], uri=e["uri"]) for e in self._read_manifest()]
+    def sources(self, scopes: Collection[str] | None = None) -> list[Source]:
+        """Every source (the operator's view), or those in ``scopes`` (what a person sees)."""
+        return [Source(id=e["id"], title=e["title"], uri=e["uri"]) for e in self._entries(scopes)]
 
-    def names(self) -> dict[str, str]:
+    def names(self, scopes: Collection[str] | None = None) -> dict[str, str]:
         """Each source's original file name (its ``uri`` is our stored copy), by id."""
-        return {e["id"]: str(e.get("name") or "") for e in self._read_manifest()}
+        return {e["id"]: str(e.get("name") or "") for e in self._entries(scopes)}
+
+    def held_bytes(self, scope: str) -> int:
+        """What the sources of one scope take, in bytes (their files as added)."""
+        return sum(entry_size(e) for e in self._entries([scope]))
 
     def source(self, source_id: str) -> Source | None:
         return next((s for s in self.sources() if s.id == source_id), None)
@@ -211,7 +194,7 @@ class KnowledgeBase:
     def document(self, source_id: str) -> Document | None:
         """A source's text, parsed again from its stored copy (None if it is gone)."""
         entry = self.entry(source_id)
-        stored = _uri_path(entry["uri"]) if entry is not None else None
+        stored = uri_path(entry["uri"]) if entry is not None else None
         if entry is None or stored is None or not stored.is_file():
             return None
         doc = parse_document(stored.read_bytes(), Path(entry.get("name") or stored.name))
@@ -226,9 +209,11 @@ class KnowledgeBase:
         return self._open().count(source_id)
 
     def search(
-        self, query: str, k: int | None = None, min_score: float | None = None
-    ) -> list[Finding]:
-        """The passages closest to ``query``, best first, scoring at least ``min_score``."""
+        self, query: str, k: int | None = None, min_score: float | None = None,
+        *, scopes: Collection[str] | None = None,
+    ) -> list[Finding]:  # fmt: skip
+        """The passages closest to ``query``, best first, scoring at least ``min_score``;
+        with ``scopes``, only from sources in them."""
         if not query.strip():
             return []
         k = self.settings.research_top_k if k is None else k
@@ -236,10 +221,11 @@ class KnowledgeBase:
         vector = self.embedder.embed([query])[0]
         store = self._open()
         with store.lock:
-            known = {e["id"] for e in self._read_manifest()}
+            known = {e["id"] for e in self._entries(scopes)}
             if not known:
                 return []
-            hits = store.search(vector.tolist(), limit=k, min_score=min_score)
+            hits = store.search(vector.tolist(), limit=k, min_score=min_score,
+                                scopes=None if scopes is None else sorted(scopes))
         findings = []
         for hit in hits:
             payload = hit.payload
@@ -258,19 +244,20 @@ class KnowledgeBase:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def add(self, paths: Iterable[Path | str]) -> list[AddResult]:
+    def add(self, paths: Iterable[Path | str], *, scope: str = SHARED) -> list[AddResult]:
         """Add files; a problem with one file is reported in its result, the rest go on."""
-        return [self.add_file(Path(p)) for p in paths]
+        return [self.add_file(Path(p), scope=scope) for p in paths]
 
-    def add_file(self, path: Path, *, name: str | None = None) -> AddResult:
-        """Add one file; ``name`` is its user-facing file name (default: the path's name)."""
+    def add_file(self, path: Path, *, name: str | None = None, scope: str = SHARED) -> AddResult:
+        """Add one file to ``scope``; ``name`` is its user-facing file name (default: the
+        path's name)."""
         path = Path(path).expanduser()
         name = name or path.name
         try:
             kind = check_file(path, name)
             data = read_file(path)
             sha = hashlib.sha256(data).hexdigest()
-            sid = source_id_for(sha)
+            sid = source_id_for(sha, scope)
             existing = next((e for e in self._read_manifest() if e["id"] == sid), None)
             if existing is not None:
                 self._repair(existing)
@@ -282,17 +269,18 @@ class KnowledgeBase:
         except InputError as exc:
             return AddResult(path, status="error", message=exc.user_message)
         stored = self.files_dir / f"{sid}-{_safe_name(name)}"
-        points = self._points(doc, sid, stored)
+        points = self._points(doc, sid, stored, scope)
         store = self._open()
         with store.lock:
-            _atomic_write(stored, data)
+            atomic_write(stored, data)
             try:
                 store.upsert(points)
             except Exception:
                 stored.unlink(missing_ok=True)
                 raise
             entries = self._read_manifest()
-            replaced = [e for e in entries if e.get("name") == name and e["id"] != sid]
+            replaced = [e for e in entries if e.get("name") == name and e["id"] != sid
+                        and scope_of(e) == scope]  # fmt: skip
             entries = [e for e in entries if e not in replaced and e["id"] != sid]
             entries.append(
                 {
@@ -303,6 +291,8 @@ class KnowledgeBase:
                     "name": name,
                     "kind": doc.kind,
                     "sha256": sha,
+                    "scope": scope,
+                    "size": len(data),
                     "chunks": len(points),
                     "added_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 }
@@ -348,7 +338,7 @@ class KnowledgeBase:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _points(self, doc: Document, sid: str, stored: Path) -> list[VectorPoint]:
+    def _points(self, doc: Document, sid: str, stored: Path, scope: str) -> list[VectorPoint]:
         chunks = chunk_sections(doc)
         # The heading gives a passage its context; the document title would make every
         # passage of a document score alike (measured: worse ranking inside a document).
@@ -360,6 +350,7 @@ class KnowledgeBase:
                 vector=vector.tolist(),
                 payload={
                     "source_id": sid,
+                    "scope": scope,
                     "title": doc.title,
                     "uri": stored.as_uri(),
                     "heading": chunk.heading,
@@ -374,13 +365,13 @@ class KnowledgeBase:
         """Re-index a source from its stored copy when its points are missing (or ``force``)."""
         if not force and self.count_chunks(entry["id"]) == entry["chunks"]:
             return int(entry["chunks"])
-        stored = _uri_path(entry["uri"])
+        stored = uri_path(entry["uri"])
         if stored is None or not stored.is_file():
             log.warning("knowledge base: stored copy of %s is missing", entry["id"])
             return 0
         doc = parse_document(stored.read_bytes(), Path(entry.get("name") or stored.name))
         doc.title = entry["title"]
-        points = self._points(doc, entry["id"], stored)
+        points = self._points(doc, entry["id"], stored, scope_of(entry))
         store = self._open()
         with store.lock:
             store.delete_source(entry["id"])
@@ -395,6 +386,6 @@ class KnowledgeBase:
 
     def _drop(self, store: VectorStore, entry: dict[str, Any]) -> None:
         store.delete_source(entry["id"])
-        stored = _uri_path(entry["uri"])
+        stored = uri_path(entry["uri"])
         if stored is not None and stored.parent == self.files_dir:
             stored.unlink(missing_ok=True)

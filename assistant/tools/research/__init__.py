@@ -13,6 +13,7 @@ needed; a missing one is one ConfigError naming the setting and what to install.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
@@ -71,19 +72,21 @@ def _module(name: str) -> Any:
 
 
 def get_retrievers(
-    settings: Settings, *, kb: KnowledgeBase | None = None, embedder: Embedder | None = None
+    settings: Settings, *, kb: KnowledgeBase | None = None, embedder: Embedder | None = None,
+    kb_scopes: Sequence[str] | None = None,
 ) -> list[Retriever]:
     """The configured providers, in priority order.
 
     ``kb`` and ``embedder`` let the caller share what it already holds (the pipeline's
-    Services): one knowledge base per process, one loaded model."""
+    Services): one knowledge base per process, one loaded model. ``kb_scopes``: the
+    knowledge-base scopes a job may read (None: all, the operator's view)."""
     retrievers: list[Retriever] = []
     fetcher = None
     for name in provider_names(settings):
         module = _module(name)
         if name == "kb":
             retriever = module.KnowledgeBaseRetriever.from_settings(
-                settings, kb=kb, embedder=embedder)
+                settings, kb=kb, embedder=embedder, scopes=kb_scopes)
         elif name == "encyclopedia":
             retriever = module.Encyclopedia.from_settings(settings, embedder)
         elif name in _FETCHING:

@@ -7,12 +7,18 @@ in Qdrant) and answers per document: one hit per source, its best chunk as the s
 A hit's url is what the user knows the document by: the file name they added (or the URL
 they added it from), never the path of our stored copy (``file:///srv/...`` tells a reader
 nothing and leaks the server's layout).
+
+A retriever made for a job is given the job's ``scopes`` (:func:`assistant.tools.knowledge.
+scopes.job_scopes`: shared, the owner's own, the job's workspace's) and searches, fetches and
+fingerprints only those: another person's upload can never reach the job's script, not even
+through the research cache (the scopes and their sources are in the fingerprint).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 
 from assistant.config import Settings
 from assistant.errors import FetchRefused
@@ -42,22 +48,26 @@ class KnowledgeBaseRetriever:
 
     name = NAME
 
-    def __init__(self, kb: KnowledgeBase, *, min_score: float | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, *, min_score: float | None = None,
+                 scopes: Sequence[str] | None = None) -> None:  # fmt: skip
         self.kb = kb
         self.min_score = min_score
+        # None: every source (the operator's `assistant kb search`); a job passes its own
+        self.scopes: list[str] | None = None if scopes is None else sorted(set(scopes))
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, kb: KnowledgeBase | None = None,
-        embedder: Embedder | None = None,
+        embedder: Embedder | None = None, scopes: Sequence[str] | None = None,
     ) -> KnowledgeBaseRetriever:  # fmt: skip
-        return cls(kb or KnowledgeBase(settings, embedder))
+        return cls(kb or KnowledgeBase(settings, embedder), scopes=scopes)
 
     def fingerprint(self, language: str = "en") -> str:
         """Changes whenever a source is added, replaced or removed (ids are content hashes),
         so a resume after ``assistant kb add`` misses the research cache."""
         body = json.dumps({
-            "sources": sorted(s.id for s in self.kb.sources()),
+            "sources": sorted(s.id for s in self.kb.sources(self.scopes)),
+            "scopes": self.scopes,
             "embedder": str(getattr(self.kb.embedder, "name", type(self.kb.embedder).__name__)),
             "collection": self.kb.collection,
             "store": self.kb.settings.qdrant_url or str(self.kb.settings.resolved_data_dir),
@@ -69,7 +79,8 @@ class KnowledgeBaseRetriever:
             return []
         # Several chunks of one document are usually among the nearest: ask for more
         # chunks than documents wanted, keep each document's best.
-        findings = self.kb.search(query, k=max(limit * 4, 8), min_score=self.min_score)
+        findings = self.kb.search(query, k=max(limit * 4, 8), min_score=self.min_score,
+                                  scopes=self.scopes)
         hits: list[Hit] = []
         seen: set[str] = set()
         for finding in findings:
@@ -91,7 +102,9 @@ class KnowledgeBaseRetriever:
 
     def fetch(self, hit: Hit) -> Document:
         source_id = hit.extra.get("source_id", "")
-        doc = self.kb.document(source_id) if source_id else None
+        visible = source_id and (self.scopes is None or source_id in {
+            s.id for s in self.kb.sources(self.scopes)})
+        doc = self.kb.document(source_id) if visible else None
         if doc is None:
             raise FetchRefused(
                 f"'{hit.title}' is no longer in the knowledge base: `assistant kb list` shows "
