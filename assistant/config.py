@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LLMProvider = Literal["embedded", "ollama", "openai", "anthropic"]
@@ -138,10 +138,34 @@ class Settings(BaseSettings):
     brand_rules_path: Path | None = Field(
         None, description="YAML brand rules; default: the bundled assistant/brand_rules.yaml."
     )
-    publisher: str = Field("outbox", description="Where approved content goes.")
+    publish_to: str = Field(
+        "outbox", validation_alias=AliasChoices("ASSISTANT_PUBLISH_TO", "ASSISTANT_PUBLISHER",
+                                                "publish_to", "publisher"),
+        description="Comma list of platforms approved content goes to: outbox, wordpress, "
+        "telegram, discord, youtube, tiktok (a job's own choice, `--to`, wins). The old name "
+        "ASSISTANT_PUBLISHER is still read.")
     default_user: str = "local"
     cli_admin: bool = Field(False, description="`assistant make --user X` may act as X here "
                             "(otherwise only root or the data dir's owner may).")
+
+    # --- publishing accounts (assistant/tools/publishing; a connected account wins) -------
+    secret_key: SecretStr | None = Field(
+        None, description="Encrypts connected accounts' tokens at rest (Fernet key derived "
+        "from it); unset: tokens cannot be stored.")
+    wordpress_url: str = Field("", description="WordPress site, e.g. https://blog.example.com.")
+    wordpress_user: str = ""
+    wordpress_app_password: SecretStr | None = Field(
+        None, description="An application password (Users > Profile), not the login password.")
+    wordpress_status: Literal["draft", "publish"] = Field(
+        "publish", description="Status of new posts (a publish_at makes them 'future').")
+    telegram_channel: str = Field(
+        "", description="@channel (or -100... id) the bot (ASSISTANT_TELEGRAM_TOKEN) posts to; "
+        "the bot must be the channel's admin.")
+    telegram_api_url: str = Field("https://api.telegram.org", description="Bot API base URL.")
+    discord_webhook_url: SecretStr | None = Field(
+        None, description="A channel webhook (Server Settings > Integrations); its URL is a "
+        "secret: whoever has it can post.")
+    publish_timeout_s: float = Field(60.0, description="Timeout of one publishing request.")
 
     # --- production services -------------------------------------------------------------
     redis_url: str | None = Field(
@@ -222,6 +246,17 @@ class Settings(BaseSettings):
     def _seconds(cls, value: object) -> object:
         """A plain number of seconds ("604800") as well as ISO 8601 ("P7D")."""
         return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+    @property
+    def publish_platforms(self) -> list[str]:
+        """ASSISTANT_PUBLISH_TO as a list, in order, each once."""
+        names = [n.strip().lower() for n in self.publish_to.split(",") if n.strip()]
+        return list(dict.fromkeys(names)) or ["outbox"]
+
+    @property
+    def publisher(self) -> str:
+        """The first platform published to (QA checks its limits as well as the format's)."""
+        return self.publish_platforms[0]
 
     # --- derived paths ------------------------------------------------------------------
     @cached_property

@@ -15,7 +15,8 @@ Differences from the PRD, on purpose:
 - indexes that the PRD declares ``DESC`` are plain: a b-tree is read backwards just as fast.
 
 The models live in one module per area (:mod:`.base`, :mod:`.accounts`, :mod:`.jobs`,
-:mod:`.hooks`, :mod:`.chat`, :mod:`.channels`); every name is importable from ``storage.models``.
+:mod:`.hooks`, :mod:`.chat`, :mod:`.channels`, :mod:`.platforms`); every name is importable
+from ``storage.models``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ from storage.models.jobs import (
     Publication,
 )
 from storage.models.knowledge import KbUpload
+from storage.models.platforms import ConnectedAccount
 
 __all__ = [
     "APPROVAL_STATUSES",
@@ -83,6 +85,7 @@ __all__ = [
     "ChatFeedback",
     "ChatStep",
     "ChatThread",
+    "ConnectedAccount",
     "ContentArtifact",
     "DiscordRoute",
     "IdentityLink",
