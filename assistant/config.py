@@ -193,6 +193,30 @@ class Settings(BaseSettings):
                                        "workspace's knowledge base may hold, in MB.")
     kb_file_max_mb: float = Field(25.0, gt=0, description="Largest knowledge-base file, in MB.")
 
+    # --- schedule and analytics (assistant/tools/publishing/schedule.py, analytics.py) -----
+    timezone: str = Field(
+        "UTC", description="The person's timezone (IANA name, e.g. Europe/Paris): best hours, "
+        "/schedule times and the weekly report are in it.")
+    publish_schedule: Literal["now", "best", "cascade"] = Field(
+        "now", description="now: publish once approved; best: each platform at its next best "
+        "hour; cascade: the viral cascade (TikTok at its peak hour, YouTube +30 min, "
+        "X/Telegram/Discord +1 h, the blog +2 h).")
+    best_hours: str = Field(
+        "", description="Best local hours per platform, overriding the defaults: "
+        "'tiktok=19,21;youtube=17'.")
+    scheduler_interval_s: float = Field(
+        30.0, description="How often the scheduler looks for due publications.")
+    analytics_interval_s: float = Field(
+        6 * 3600.0, description="How often each publication's metrics are pulled.")
+    weekly_report_at: str = Field(
+        "mon 10:00", description="When each workspace's weekly report is sent (day and "
+        "local time); empty: never.")
+    recommendations: bool = Field(
+        True, description="Offer what did best (format, length, style, hour) as defaults "
+        "for the next brief; false: never.")
+    recommend_min_points: int = Field(
+        5, ge=1, description="Fewest publications with metrics a recommendation needs.")
+
     # --- chat channels -------------------------------------------------------------------
     chat_host: str = "127.0.0.1"
     chat_port: int = 8000

@@ -87,7 +87,7 @@ def approval_request(job_id: str, review: dict[str, Any]) -> OutEvent:
         config=dict(review.get("config", {})), data=review)
 
 
-def artifact(job_id: str, path: Path | str, mime: str | None = None) -> OutEvent:
+def artifact(job_id: str | None, path: Path | str, mime: str | None = None) -> OutEvent:
     mime = mime or guess_mime(str(path))
     kind = mime.split("/", 1)[0]
     return OutEvent("artifact", job_id, Path(path).name,

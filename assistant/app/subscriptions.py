@@ -107,7 +107,11 @@ class Subscriptions:
             del history[:-HISTORY_LIMIT]
             subscribers = list(self._subscribers)
             watchers = set(self._watchers.get(job_id, ()))
-        for user in self.recipients(job_id, watchers):
+        recipients = self.recipients(job_id, watchers)
+        if event.data.get("to"):  # addressed to a person (the scheduler's weekly report)
+            recipients = sorted(self._owned_identities(str(event.data["to"])),
+                                key=lambda u: (u.channel, u.external_id))
+        for user in recipients:
             for who, callback in subscribers:
                 if who in (user, user.channel):
                     try:

@@ -70,6 +70,7 @@ from storage.models.jobs import (
 )
 from storage.models.knowledge import KbUpload
 from storage.models.platforms import ConnectedAccount
+from storage.models.schedule import PublicationLease, ReportDelivery
 
 __all__ = [
     "APPROVAL_STATUSES",
@@ -103,6 +104,8 @@ __all__ = [
     "Profile",
     "TelegramChat",
     "Publication",
+    "PublicationLease",
+    "ReportDelivery",
     "STEP_STATUSES",
     "UTCDateTime",
     "Webhook",
