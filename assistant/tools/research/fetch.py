@@ -18,7 +18,6 @@ connects, so a DNS answer that changes in between (DNS rebinding) is not caught.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 import time
@@ -31,6 +30,7 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from assistant.errors import FetchRefused, ResearchUnavailable
+from assistant.infra.netguard import PrivateAddress, is_refusal, public_addresses, public_transport
 from assistant.tools.research._http import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT_S,
@@ -82,13 +82,6 @@ class FetchedPage:
         return self.body.decode(self.charset or "utf-8", "replace")
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone ("fe80::1%eth0")
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback, whatever the v6 flags say
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
-
-
 class PageFetcher:
     """Fetches pages for research under the rules in this module's docstring.
 
@@ -120,6 +113,9 @@ class PageFetcher:
         self._clock = clock
         self._robots: dict[str, tuple[float, RobotFileParser]] = {}
         self._robots_lock = threading.Lock()
+        if transport is None and not allow_private:
+            # connect only to the addresses check_address allowed (no second DNS answer)
+            transport = public_transport(resolver, tls_context())
         self._client = httpx.Client(
             timeout=timeout_s,
             follow_redirects=False,  # each hop is checked here, not followed blindly
@@ -152,19 +148,13 @@ class PageFetcher:
         if self.allow_private:
             return
         try:
-            infos = self._resolve(parts.hostname, port, proto=socket.IPPROTO_TCP)
+            public_addresses(parts.hostname, port, self._resolve)
         except (socket.gaierror, UnicodeError) as exc:
             raise ResearchUnavailable(
                 f"cannot resolve {parts.hostname} (fetching {url})", detail=repr(exc)
             ) from exc
-        addresses = {str(info[4][0]) for info in infos}
-        private = sorted(a for a in addresses if not _is_public(a))
-        if private or not addresses:
-            raise FetchRefused(
-                f"not fetching {url}: {parts.hostname} is a private or local address "
-                f"({', '.join(private) or 'none'}); set ASSISTANT_FETCH_ALLOW_PRIVATE=true "
-                "to allow it"
-            )
+        except PrivateAddress as refused:
+            raise FetchRefused(_refusal(url, refused)) from None
 
     def robots_allows(self, url: str) -> bool:
         """Whether robots.txt on ``url``'s host lets our user agent read it."""
@@ -254,6 +244,9 @@ class PageFetcher:
                         )
                     body = _read(response, max_bytes, truncate)
             except httpx.HTTPError as exc:
+                refused = is_refusal(exc)  # the name answered otherwise at connect time
+                if refused is not None:
+                    raise FetchRefused(_refusal(current, refused)) from None
                 reason = describe_error(exc, self.timeout_s)
                 raise ResearchUnavailable(
                     f"cannot fetch {current}: {reason}", detail=repr(exc)
@@ -283,6 +276,11 @@ class PageFetcher:
             content_type=page.content_type,
             raw=page.text(),
         )
+
+
+def _refusal(url: str, refused: PrivateAddress) -> str:
+    return (f"not fetching {url}: {refused}; set ASSISTANT_FETCH_ALLOW_PRIVATE=true to "
+            "allow it")
 
 
 class _HttpStatus(Exception):

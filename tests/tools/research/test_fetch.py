@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from conftest import ROBOTS_TXT, TEST_UA
 from pytest_httpserver import HTTPServer
@@ -175,9 +176,9 @@ def test_only_http_and_https_are_read(strict: PageFetcher, url: str):
 
 
 def lying_resolver(public_name: str) -> Any:
-    """getaddrinfo, except that ``public_name`` claims a public address (93.184.215.14)
-    while the connection still goes to the local server: the way a public site that
-    redirects inward looks to the fetcher."""
+    """getaddrinfo, except that ``public_name`` claims a public address (93.184.215.14).
+    With a plain transport (which resolves the name itself) the connection still goes to the
+    local server: the way a public site that redirects inward looks to the fetcher."""
 
     def resolve(host: str, port: Any, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
         if host == public_name:
@@ -195,11 +196,30 @@ def test_a_redirect_to_a_private_address_is_refused(server: HTTPServer, target: 
         "", status=302, headers={"Location": target.format(port=server.port)})
     server.expect_request("/internal").respond_with_data("secret", content_type="text/plain")
     public = f"http://localhost:{server.port}/go"
-    with PageFetcher(user_agent=TEST_UA, resolver=lying_resolver("localhost")) as page_fetcher, \
+    with PageFetcher(user_agent=TEST_UA, resolver=lying_resolver("localhost"),
+                     transport=httpx.HTTPTransport()) as page_fetcher, \
             pytest.raises(FetchRefused) as caught:
         page_fetcher.get(public)
     assert "private or local address" in one_line(caught)
     assert [request.path for request, _ in server.log] == ["/robots.txt", "/go"]
+
+
+def test_a_name_that_answers_a_private_address_at_connect_time_is_refused(server: HTTPServer):
+    """DNS rebinding: the name is public when checked and 127.0.0.1 when connected to. The
+    fetcher connects only to an address it checked, so the local server sees nothing."""
+    server.expect_request("/robots.txt").respond_with_data("", content_type="text/plain")
+    server.expect_request("/internal").respond_with_data("secret", content_type="text/plain")
+    answers = iter([[(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 0))]])
+
+    def rebinding(host: str, port: Any, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+        first = next(answers, None)  # public once (the check), loopback ever after
+        return first or [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    with PageFetcher(user_agent=TEST_UA, resolver=rebinding, respect_robots=False) as fetcher, \
+            pytest.raises(FetchRefused) as caught:
+        fetcher.get(f"http://rebind.example:{server.port}/internal")
+    assert "private or local address (127.0.0.1)" in one_line(caught)
+    assert server.log == []
 
 
 def test_an_unresolvable_host_is_unavailable(strict: PageFetcher):
