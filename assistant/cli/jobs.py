@@ -1,4 +1,10 @@
-"""`assistant jobs` and `assistant show`: what jobs there are, and one job in detail."""
+"""`assistant jobs` and `assistant show`: what jobs there are, and one job in detail.
+
+`show` names each artifact by what a person knows it by (its name, type, size, sha256) and,
+where the web app serves files (``ASSISTANT_PUBLIC_BASE_URL``), a signed link that expires;
+never the server path under the data dir (a program that needs the bytes asks the object
+store: ``ObjectStore.read(job_id, name)``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from rich.table import Table
 
 from assistant.app.studio import Services
 from assistant.cli.common import console, services
+from assistant.infra.media_links import public_media_url
 
 
 def jobs(limit: int = typer.Option(20, help="How many, newest first.")) -> None:
@@ -41,9 +48,9 @@ def show(
     for s in report["steps"]:
         steps.add_row(s["name"], s["status"], f"{s['duration_s'] or 0:.2f}", str(s["retries"]))
     console.print(steps)
-    files = Table("artifact", "v", "bytes", "path", title="Artifacts")
+    files = Table("artifact", "v", "type", "bytes", "link", title="Artifacts")
     for a in report["artifacts"]:
-        files.add_row(a["name"], str(a["version"]), str(a["size"]), a["path"])
+        files.add_row(a["name"], str(a["version"]), a["type"], str(a["size"]), a["link"] or "-")
     console.print(files)
     for p in report["publications"]:
         console.print(f"published to {p['platform']}: {p['location']}")
@@ -71,7 +78,8 @@ def job_report(svc: Services, job_id: str) -> dict[str, Any]:
         ],
         "artifacts": [
             {"name": a.name, "version": a.version, "type": a.type, "step": a.step,
-             "size": a.size, "sha256": a.sha256, "mime": a.mime, "path": str(a.path)}
+             "size": a.size, "sha256": a.sha256, "mime": a.mime,
+             "link": public_media_url(svc.settings, job_id, a.path)}
             for a in svc.objects.list(job_id)
         ],
         "publications": [

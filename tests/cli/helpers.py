@@ -65,3 +65,18 @@ def show(data_dir: Path, job_id: str) -> dict[str, Any]:
     result = assistant(data_dir, "show", job_id, "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def artifact_files(data_dir: Path, job_id: str) -> dict[str, Path]:
+    """Each artifact's latest file, found through the object store: `show --json` names
+    artifacts and never prints server paths."""
+    from assistant.config import Settings
+    from storage import Database, ObjectStore
+
+    settings = Settings(_env_file=None, data_dir=data_dir)
+    db = Database(settings.resolved_database_url)
+    try:
+        store = ObjectStore(settings.artifacts_dir, db)
+        return {a.name: a.path for a in store.list(job_id, latest_only=True)}
+    finally:
+        db.dispose()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import assistant, query, show
+from tests.cli.helpers import artifact_files, assistant, query, show
 
 pytestmark = pytest.mark.slow
 
@@ -24,9 +24,12 @@ def test_blog_from_an_empty_data_dir_is_published(tmp_path: Path) -> None:
     assert report["status"] == "published"
     steps = report["steps"]
     assert [s["name"] for s in steps] == [
-        "brief", "research", "write", "review_script", "qa", "review_final", "publish"]
+        "brief", "research", "write", "redact", "review_script", "qa", "review_final",
+        "publish"]
     assert all(s["status"] == "completed" and s["duration_s"] is not None for s in steps)
-    paths = {a["name"]: Path(a["path"]) for a in report["artifacts"]}
+    assert all("path" not in a and str(data) not in json.dumps(a) for a in report["artifacts"])
+    paths = artifact_files(data, job_id)
+    assert set(paths) == {a["name"] for a in report["artifacts"]}
     assert all(p.is_file() for p in paths.values())
     post = Path(report["publications"][0]["location"]).read_text(encoding="utf-8")
     # Grounded in the sample knowledge base, and it says so.

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from media.probe import faststart, measure_loudness, probe
-from tests.cli.helpers import assistant, query, show
+from tests.cli.helpers import artifact_files, assistant, query, show
 
 pytestmark = pytest.mark.slow
 
 
-def artifacts(report: dict) -> dict[str, Path]:  # type: ignore[type-arg]
-    return {a["name"]: Path(a["path"]) for a in report["artifacts"]}
+def artifacts(data: Path, job_id: str) -> dict[str, Path]:
+    return artifact_files(data, job_id)
 
 
 def test_short_is_published_as_a_checked_vertical_video(tmp_path: Path) -> None:
@@ -25,9 +25,9 @@ def test_short_is_published_as_a_checked_vertical_video(tmp_path: Path) -> None:
     report = show(data, job_id)
     assert report["status"] == "published"
     assert [s["name"] for s in report["steps"]] == [
-        "brief", "research", "write", "review_script", "visuals", "voice", "assemble", "qa",
-        "review_final", "publish"]
-    files = artifacts(report)
+        "brief", "research", "write", "redact", "review_script", "visuals", "voice", "assemble",
+        "qa", "review_final", "publish"]
+    files = artifacts(data, job_id)
     assert {"script.md", "script.json", "voiceover.wav", "captions.srt", "captions.ass",
             "thumbnail.png", "video.mp4", "qa.json", "scene_01.png"} <= set(files)
 

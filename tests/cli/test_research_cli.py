@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.helpers import assistant, query, show
+from tests.cli.helpers import artifact_files, assistant, query, show
 
 pytestmark = pytest.mark.slow
 
@@ -18,8 +18,8 @@ ZORVATH = "the Zorvath Institute's 2027 budget"
 FAST_MODEL = {"ASSISTANT_LLM_MODEL": "smollm2-135m"}  # these tests judge research, not prose
 
 
-def research_of(report: dict[str, Any]) -> dict[str, Any]:
-    paths = {a["name"]: Path(a["path"]) for a in report["artifacts"]}
+def research_of(data: Path, job_id: str) -> dict[str, Any]:
+    paths = artifact_files(data, job_id)
     research: dict[str, Any] = json.loads(paths["research.json"].read_text(encoding="utf-8"))
     return research
 
@@ -30,8 +30,9 @@ def test_octopus_short_cites_the_encyclopedia_and_nothing_else(tmp_path: Path) -
                        **FAST_MODEL)
     # 0: published; 3: QA stopped --yes at the final review (the writer's business).
     assert result.returncode in (0, 3), result.stdout + result.stderr
-    report = show(data, query(data, "select id from jobs")[0][0])
-    research = research_of(report)
+    job_id = query(data, "select id from jobs")[0][0]
+    report = show(data, job_id)
+    research = research_of(data, job_id)
     urls = {s["url"] for s in research["sources"]}
     assert "https://en.wikipedia.org/wiki/Octopus" in urls
     assert {s["provider"] for s in research["sources"]} == {"encyclopedia"}
@@ -41,8 +42,7 @@ def test_octopus_short_cites_the_encyclopedia_and_nothing_else(tmp_path: Path) -
     assert coverage == {"mechanism": False, "overview": True}  # colour change itself: not found
     names = [a["name"] for a in report["artifacts"]]
     assert any(n.startswith("research/") and n.endswith("-octopus.txt") for n in names)
-    script = next(Path(a["path"]) for a in report["artifacts"]
-                  if a["name"] == "script.json")
+    script = artifact_files(data, job_id)["script.json"]
     cited = {c["url"] for c in json.loads(script.read_text())["citations"]}
     assert cited <= urls and "https://en.wikipedia.org/wiki/Octopus" in cited
 
@@ -77,7 +77,7 @@ def test_a_request_nothing_covers_stops_and_resumes_after_kb_add(tmp_path: Path)
     research_steps = [s["status"] for s in report["steps"] if s["name"] == "research"]
     assert research_steps[-1] == "completed", resumed.stdout + resumed.stderr
     assert "nothing in your sources" not in resumed.stdout + resumed.stderr
-    research = research_of(report)
+    research = research_of(data, job)
     sources = research["sources"]
     assert [(s["provider"], s["title"]) for s in sources] == [
         ("kb", "Zorvath Institute budget 2027")]
