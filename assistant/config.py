@@ -265,6 +265,32 @@ class Settings(BaseSettings):
                                 "unaudited apps may post SELF_ONLY only.")
     tiktok_chunk_mb: int = Field(10, ge=5, le=64, description="Upload chunk size, MB.")
 
+    # --- tiers, billing (Stripe), outgoing webhooks ------------------------------------------
+    quotas: bool | None = Field(
+        None, description="Hold users to their tier's limits (assistant/app/tiers.yaml) in "
+        "chat and the API; default: on when Stripe is configured (ASSISTANT_STRIPE_API_KEY).")
+    upgrade_url: str | None = Field(
+        None, description="A pricing page named in every quota refusal; without it the "
+        "refusal names /upgrade and POST /api/v1/billing/checkout.")
+    stripe_api_key: SecretStr | None = Field(
+        None, description="Stripe secret key (sk_...); unset: billing is off.")
+    stripe_webhook_secret: SecretStr | None = Field(
+        None, description="Signing secret (whsec_...) of the Stripe webhook endpoint "
+        "POST /api/v1/billing/stripe/webhook.")
+    stripe_price_starter: str | None = Field(None, description="Stripe price id of starter.")
+    stripe_price_pro: str | None = Field(None, description="Stripe price id of pro.")
+    stripe_price_enterprise: str | None = Field(
+        None, description="Stripe price id of enterprise.")
+    billing_return_url: str | None = Field(
+        None, description="Where Stripe Checkout and the Customer Portal send people back; "
+        "default: ASSISTANT_PUBLIC_BASE_URL, else the chat server's address.")
+    webhook_allow_private: bool = Field(
+        False, description="Let outgoing webhooks reach private, loopback and link-local "
+        "addresses (tests, self-hosted receivers); off, such URLs are refused (SSRF).")
+    webhook_timeout_s: float = Field(10.0, description="Timeout of one webhook delivery.")
+    webhook_max_attempts: int = Field(
+        8, ge=1, description="Attempts per webhook delivery (exponential backoff between).")
+
     @field_validator("media_link_ttl", mode="before")
     @classmethod
     def _seconds(cls, value: object) -> object:

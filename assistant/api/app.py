@@ -18,7 +18,8 @@ from assistant.api import errors, schemas
 from assistant.api.context import ApiContext
 from assistant.api.events import EventHub
 from assistant.api.keys import ApiKeys
-from assistant.api.routes import content, events, health, jobs, kb, media, usage
+from assistant.api.routes import billing, content, events, health, jobs, kb, media, usage, webhooks
+from assistant.app.webhook_delivery import DeliveryWorker
 from assistant.infra.ratelimit import make_rate_limiter
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ VERSION = schemas.API_VERSION
 def routers() -> list[APIRouter]:
     """Every area's router, mounted under API_PREFIX. Another area adds its own here."""
     return [health.router, jobs.router, kb.router, content.router, usage.router,
-            events.router]
+            events.router, webhooks.router, billing.router]
 
 
 def create_api(conv: Conversation, *, heartbeat_s: float = 15.0,
@@ -57,6 +58,10 @@ def create_api(conv: Conversation, *, heartbeat_s: float = 15.0,
         app.include_router(router, prefix=API_PREFIX)
     if serve_media:
         app.include_router(media.router)
+    # outgoing webhooks: this server sends the deliveries every process writes
+    worker = DeliveryWorker(conv.svc.db, conv.svc.settings)
+    worker.start()
+    app.state.api.extras["webhook_worker"] = worker
     return app
 
 
@@ -64,6 +69,9 @@ def close_api(app: FastAPI) -> None:
     """Stop the API's event subscriptions (the conversation itself is its owner's to close)."""
     ctx: ApiContext = app.state.api
     ctx.hub.close()
+    worker = ctx.extras.pop("webhook_worker", None)
+    if isinstance(worker, DeliveryWorker):
+        worker.stop()
 
 
 class _PrefixRoute(BaseRoute):

@@ -16,6 +16,8 @@ from typing import Any
 
 from langgraph.types import Command
 
+from assistant.app import webhooks
+from assistant.app.quotas import meter_render, reserve_job
 from assistant.content import Brief, ReviewDecision
 from assistant.errors import AssistantError, JobNotFound, JobStateError
 from assistant.graph.build import STEP_DONE, build_graph
@@ -66,8 +68,10 @@ def new_job_id() -> str:
 
 
 class JobRunner:
-    def __init__(self, svc: Services) -> None:
+    def __init__(self, svc: Services, *, operator: bool = False) -> None:
+        """``operator``: the operator's own tool (the CLI), not held to a tier's quotas."""
         self.svc = svc
+        self.operator = operator
         self.checkpointer = make_checkpointer(svc.settings)
         self.graph = build_graph(svc, self.checkpointer)
         self.leases = JobLeases(svc.repo)  # one process runs a job at a time
@@ -78,7 +82,12 @@ class JobRunner:
     # --- lifecycle ---------------------------------------------------------------------
 
     def create(self, brief: Brief) -> str:
+        """A new job for ``brief``; QuotaExceeded, before anything exists, when the user's
+        tier has no job left this month (the chat channels and the API both start here)."""
         job_id = new_job_id()
+        if brief.user:
+            reserve_job(self.svc.db, self.svc.settings, self.svc.repo.ensure_user(brief.user),
+                        job_id, check=not self.operator)
         self.svc.repo.create_job(
             job_id,
             title=brief.topic,
@@ -87,6 +96,7 @@ class JobRunner:
             configuration={"style": brief.style, "llm": self.svc.settings.llm_provider},
             input_data=brief.model_dump(),
         )
+        webhooks.job_created(self.svc, job_id)
         return job_id
 
     def start(self, job_id: str, brief: Brief, on_event: EventSink | None = None) -> Outcome:
@@ -145,7 +155,7 @@ class JobRunner:
         return {"configurable": {"thread_id": job_id}}
 
     def _run(self, job_id: str, graph_input: Any, on_event: EventSink | None) -> Outcome:
-        emit = on_event or (lambda _event: None)
+        emit = webhooks.runner_sink(self.svc, on_event)
         repo = self.svc.repo
         repo.set_status(job_id, "processing")
         observed_status(job_id, "processing")
@@ -171,6 +181,7 @@ class JobRunner:
         return self._settle(job_id, emit)
 
     def _settle(self, job_id: str, emit: EventSink) -> Outcome:
+        meter_render(self.svc.db, job_id)
         snapshot = self.graph.get_state(self._config(job_id))  # read once: a checkpoint
         review = _review_of(snapshot)
         if review is not None:

@@ -88,7 +88,7 @@ def make(
         if seeded:
             console.print(f"[dim]knowledge base was empty: loaded {len(seeded)} bundled sample "
                           "pages (add your own with `assistant kb add`)[/]")
-        runner = JobRunner(svc)
+        runner = JobRunner(svc, operator=True)  # the operator's tool: no tier quotas
         job_id = runner.create(brief)
         console.print(f"[bold]{job_id}[/]: {brief.format} about {brief.topic!r} ({brief.style})")
         outcome = runner.start(job_id, brief, ProgressPrinter())

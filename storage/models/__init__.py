@@ -42,6 +42,10 @@ from storage.models.base import (
     UTCDateTime,
     utcnow,
 )
+from storage.models.billing import (
+    BillingAccount,
+    StripeEvent,
+)
 from storage.models.channels import (
     DiscordRoute,
     TelegramChat,
@@ -80,6 +84,7 @@ __all__ = [
     "ApiUsage",
     "Approval",
     "Base",
+    "BillingAccount",
     "CHAT_ID",
     "CONTENT_TYPES",
     "ChatElement",
@@ -107,6 +112,7 @@ __all__ = [
     "PublicationLease",
     "ReportDelivery",
     "STEP_STATUSES",
+    "StripeEvent",
     "UTCDateTime",
     "Webhook",
     "WebhookDelivery",

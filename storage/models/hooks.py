@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Index,
     Integer,
     String,
     Text,
@@ -42,16 +43,29 @@ class Webhook(Base):
 
 
 class WebhookDelivery(Base):
+    """One event for one webhook: written before the first attempt (so a restart loses
+    none), then tried until it is delivered or runs out of attempts. ``id`` is the
+    ``X-AgenticAI-Delivery`` header; ``payload`` is the signed body's object."""
+
     __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("idx_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("idx_webhook_deliveries_webhook_id", "webhook_id", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = _id()
     webhook_id: Mapped[uuid.UUID] = _fk("webhooks.id")
     event_type: Mapped[str] = mapped_column(String(100), nullable=False)
     payload: Mapped[Any] = _json()
+    # pending (waits for next_attempt_at) | delivered | failed (no attempts left)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
-    delivered_at: Mapped[datetime] = _created()
+    error: Mapped[str | None] = mapped_column(Text)  # the last attempt's failure, one line
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retry_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = _created()
 
 
 class WorkflowTemplate(Base):
