@@ -1,8 +1,10 @@
 """build_graph: the pipeline as a LangGraph StateGraph, routed by format.
 
-    brief -> research -> write -> review_script -> [media steps] -> qa -> review_final -> publish
-                           ^            | revise                     | fixable failures (bounded)
-                           +------------+----------------------------+
+    brief -> research -> write -> redact -> review_script -> [media steps] -> qa -> review_final
+                           ^                      | revise                     |      -> publish
+                           +----------------------+----------------------------+ fixable (bounded)
+
+``redact`` takes personal data out of every draft before a person or a renderer sees it.
 
 Media steps per format live in ``MEDIA_STEPS``; a format with none goes straight
 from the approved script to QA. Every node is wrapped by ``tracked`` so the job's
@@ -29,6 +31,7 @@ from assistant.graph.nodes import (
     brief,
     publish,
     qa,
+    redact,
     research,
     review,
     visuals,
@@ -64,6 +67,7 @@ CORE_NODES: dict[str, NodeFn] = {
     "brief": brief.run,
     "research": research.run,
     "write": write.run,
+    "redact": redact.run,
     "review_script": review.make("review_script"),
     "qa": qa.run,
     "review_final": review.make("review_final"),
@@ -181,7 +185,8 @@ def build_graph(svc: Services, checkpointer: BaseCheckpointSaver | None = None) 
     builder.add_edge(START, "brief")
     builder.add_edge("brief", "research")
     builder.add_edge("research", "write")
-    builder.add_conditional_edges("write", route_after_write)
+    builder.add_edge("write", "redact")
+    builder.add_conditional_edges("redact", route_after_write)
     builder.add_conditional_edges("review_script", route_after_review("review_script"))
     for step in MEDIA_NODES:
         builder.add_conditional_edges(step, route_after_media(step))

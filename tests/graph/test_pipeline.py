@@ -6,6 +6,7 @@ replies are scripted, so each route is exercised on purpose.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -62,7 +63,8 @@ def test_blog_runs_to_publication_with_two_approvals(runner: JobRunner) -> None:
     # Every step left a row with a duration; progress was streamed.
     steps = runner.svc.repo.list_steps(job)
     assert [s.name for s in steps] == [
-        "brief", "research", "write", "review_script", "qa", "review_final", "publish"]
+        "brief", "research", "write", "redact", "review_script", "qa", "review_final",
+        "publish"]
     assert all(s.status == "completed" and s.duration_ms is not None for s in steps)
     assert any(e.kind == "progress" and e.step == "research" for e in events)
     # One publication, one feed entry.
@@ -151,9 +153,11 @@ port. Questions about the harbour tide tables go to jane.doe@example.com or +1 4
 """
 
 
-def test_pii_is_redacted_before_publishing(svc: Services, tmp_path: Path) -> None:
+def test_personal_data_is_taken_out_before_the_reviewer_sees_the_script(
+        svc: Services, tmp_path: Path) -> None:
     """Personal data a model invents is removed by the writer's verifier; personal data a
-    source states can reach the piece, and QA redacts it before anything is published."""
+    source states reaches the draft, and ``redact`` takes it out before the script review:
+    the reviewer, every stored script and QA's report see counts and placeholders only."""
     page = tmp_path / "tide-office.md"
     page.write_text(OFFICE, encoding="utf-8")
     svc.kb().add([page])
@@ -170,20 +174,35 @@ def test_pii_is_redacted_before_publishing(svc: Services, tmp_path: Path) -> Non
     ]
     svc.set_chat(scripted(leaky))
     runner = JobRunner(svc)
+    values = ("jane.doe@example.com", "555-0132")
     try:
         brief = Brief.create("the harbour tide tables", "blog")
         job = runner.create(brief)
-        runner.start(job, brief)
+        outcome = runner.start(job, brief)
+        assert outcome.review and outcome.review["action_request"]["action"] == "review_script"
+        shown = json.dumps(outcome.review)
+        assert not any(v in shown for v in values), shown
+        assert "[email]" in shown and "1 email address, 1 phone number" in shown
         script = runner.state(job)["script"]
+        assert not any(v in script.model_dump_json() for v in values)
         assert "7946" not in script.body_text()  # invented: the verifier removed it
-        assert "jane.doe@example.com" in script.body_text()  # the source's own words
+        # write's own copies of the draft were replaced in place, under the same version
+        for name in ("script.json", "script.md"):
+            stored = runner.svc.objects.read(job, name).decode()
+            assert not any(v in stored for v in values), name
         outcome = runner.resume(job, APPROVE)
         qa = runner.state(job)["qa"]
-        assert any("jane.doe@example.com" in r for r in qa.redactions)
+        assert qa.redactions == ["1 email address", "1 phone number"]
+        pii = next(c for c in qa.checks if c.name == "pii")
+        assert pii.passed and "none left" in pii.message
         outcome = runner.resume(job, APPROVE)
         text = Path(outcome.publication).read_text(encoding="utf-8")  # type: ignore[arg-type]
-        assert "jane.doe@example.com" not in text and "555-0132" not in text
-        assert "[redacted email]" in text
+        assert not any(v in text for v in values)
+        assert "[email]" in text
+        for record in runner.svc.objects.list(job):
+            if record.name.startswith(("script", "qa", "final")):
+                data = Path(record.path).read_bytes().decode()
+                assert not any(v in data for v in values), record.name
     finally:
         runner.close()
 

@@ -2,12 +2,16 @@
 no repetition, citations, length, platform limits, hook, call to action, reading level,
 brand rules (assistant/tools/quality/checks.py), and the rendered media.
 
-PII is redacted in place. Fixable failures send the piece back to ``write`` at most
-``max_qa_rounds`` times; after that a person decides at review_final, with the
-report in front of them.
+Personal data was taken out right after ``write`` (nodes/redact.py); QA looks again: in
+the script (anything found is taken out and fails the check), and in what the voiceover
+really says (its transcript) and the captions. Only counts by kind reach the report.
+Fixable failures send the piece back to ``write`` at most ``max_qa_rounds`` times; after
+that a person decides at review_final, with the report in front of them.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from assistant.content import QACheck, QAReport
 from assistant.graph.nodes.media_common import preset_for
@@ -15,9 +19,11 @@ from assistant.graph.progress import emit
 from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
 from assistant.tools.quality.checks import run_text_checks
-from assistant.tools.quality.media import media_checks
+from assistant.tools.quality.media import media_checks, personal_data_checks
+from assistant.tools.quality.pii import describe
 from assistant.tools.quality.platforms import platforms_for
-from assistant.tools.quality.text import BrandRules, QAContext, redact_script
+from assistant.tools.quality.redaction import counts_from_notes, redact_script
+from assistant.tools.quality.text import BrandRules, QAContext
 from assistant.tools.quality.topic import gate_stats
 from assistant.tools.writing.templates import render_markdown, style
 
@@ -27,7 +33,8 @@ STEP = "qa"
 def run(state: PipelineState, svc: Services) -> dict[str, object]:
     brief, research = state["brief"], state["research"]
     rules = BrandRules.load(svc.settings.resolved_brand_rules)
-    script, redactions = redact_script(state["script"])
+    detector = rules.detector()
+    script, again = redact_script(state["script"], detector)
     markdown = render_markdown(script, brief, rules.required_disclosure)
     ctx = QAContext(brief, script, research, rules, markdown, style(brief.style).max_grade,
                     embedder=svc.embedder(),
@@ -42,10 +49,9 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     if brief.spoken and media is not None and media.output:
         emit(STEP, "measuring the rendered media", 90)
         checks += media_checks(media, preset_for(brief.format, svc), svc.settings.max_wer)
-    checks.append(QACheck(
-        name="pii", passed=True, severity="info",
-        message=f"redacted {len(redactions)} item(s)" if redactions else "no personal data found",
-    ))
+        checks += personal_data_checks(media, detector)
+    redactions = counts_from_notes(script.notes)
+    checks.append(_script_pii_check(again.counts, redactions))
     rounds = state.get("qa_rounds", 0) + 1
     grade = next((c.message for c in checks if c.name == "reading_grade"), "")
     report = QAReport(
@@ -56,7 +62,7 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     svc.objects.put(job, "qa.json", report.model_dump_json(indent=2), step=STEP, type="qa",
                     mime="application/json", version=rounds)
     update: dict[str, object] = {"qa": report, "qa_rounds": rounds}
-    if redactions:
+    if again.counts:
         update["script"] = script
         svc.objects.put(job, "script.md", markdown, step=STEP, type="script",
                         mime="text/markdown", version=script.version)
@@ -66,3 +72,16 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     failed = [c.name for c in checks if not c.passed and c.severity == "error"]
     emit(STEP, "all checks passed" if not failed else f"failed: {', '.join(failed)}", 100)
     return update
+
+
+def _script_pii_check(left: Counter[str], taken_out: list[str]) -> QACheck:
+    """The script's personal data check: ``redact`` took out ``taken_out``; anything QA
+    still finds (``left``) got past it, and the media may carry it, so it is an error."""
+    if left:
+        return QACheck(name="pii", passed=False,
+                       message="personal data was still in the script after redact (now "
+                       "taken out; the media may hold it): " + ", ".join(describe(left)))
+    if taken_out:
+        return QACheck(name="pii", passed=True, severity="info",
+                       message="taken out after write: " + ", ".join(taken_out) + "; none left")
+    return QACheck(name="pii", passed=True, severity="info", message="no personal data found")

@@ -3,14 +3,18 @@ against the preset (duration, frame, codecs, loudness, true peak), the captions 
 the platform's safe zone, and the voiceover against the script (word error rate).
 
 These failures are not fixed by rewriting the script, so none is ``fixable``: a person
-sees them at the final review.
+sees them at the final review. ``personal_data_checks`` listens to the voiceover (its ASR
+transcript) and reads the captions for personal data the script's redaction missed.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pysubs2
+
 from assistant.content import MediaAssets, QACheck
+from assistant.tools.quality.pii import Detector, describe
 from media.captions import check_safe_zone
 from media.errors import MediaError
 from media.presets import Preset
@@ -71,5 +75,33 @@ def media_checks(media: MediaAssets, preset: Preset, max_wer: float) -> list[QAC
         checks.append(QACheck(
             name="voiceover_wer", passed=media.wer <= max_wer,
             message=f"voiceover word error rate {media.wer:.1%} (max {max_wer:.0%})",
+        ))
+    return checks
+
+
+def caption_text(path: str | Path) -> str:
+    """What a caption file shows, cue after cue (tags and line breaks out), so a value split
+    over two cues is read whole."""
+    subs = pysubs2.load(str(path), encoding="utf-8")
+    return " ".join(" ".join(e.plaintext.split()) for e in subs if not e.is_comment)
+
+
+def personal_data_checks(media: MediaAssets, detector: Detector) -> list[QACheck]:
+    """Personal data in what the voiceover says (its transcript) or the captions show: an
+    error naming the kind, never the value."""
+    heard: list[tuple[str, str, str]] = []
+    if media.transcript:
+        heard.append(("voiceover_pii", "the voiceover's transcript", media.transcript))
+    for name, path in (("captions_srt_pii", media.captions_srt),
+                       ("captions_ass_pii", media.captions_ass)):
+        if path and Path(path).is_file():
+            heard.append((name, f"the captions ({Path(path).suffix[1:]})", caption_text(path)))
+    checks = []
+    for name, where, text in heard:
+        found = detector.count(text, spoken=True)
+        checks.append(QACheck(
+            name=name, passed=not found,
+            message=f"{where} holds personal data: {', '.join(describe(found))}" if found
+            else f"no personal data in {where}",
         ))
     return checks

@@ -1,7 +1,8 @@
-"""Text quality checks: length, reading grade, PII, brand rules, citations.
+"""Text quality checks: length, reading grade, brand rules, citations.
 
 Each check is a small pure function over the script, so the QA node is a list of
-them and each can be tested alone. PII is not only flagged but redacted. The content
+them and each can be tested alone. Personal data is found in pii.py and taken out of
+the script in redaction.py, right after ``write``. The content
 checks (on topic, support, invented facts, repetition, hook, call to action, platform
 limits) are in checks.py; all of them share :class:`QAContext`.
 """
@@ -20,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from assistant.content import MAX_SECONDS, WORDS_PER_SECOND, Brief, QACheck, Research, Script
 from assistant.tools.knowledge.embeddings import Embedder
+from assistant.tools.quality.pii import Detector
 from assistant.tools.research.terms import TermStats
 
 
@@ -27,6 +29,14 @@ class BrandRules(BaseModel):
     banned_phrases: list[str] = Field(default_factory=list)
     required_disclosure: str = ""
     max_hashtags: int = 6
+    # Business contacts (emails, phone numbers, URLs) a person approved: they stay in a
+    # piece; any other personal data is taken out (pii.py).
+    allowed_contacts: list[str] = Field(default_factory=list)
+    # How phone numbers written without a country code are read (ISO 3166 region).
+    phone_region: str = Field("US", pattern=r"^[A-Za-z]{2}$")
+
+    def detector(self) -> Detector:
+        return Detector(self.phone_region, self.allowed_contacts)
 
     @classmethod
     def load(cls, path: Path) -> BrandRules:
@@ -41,75 +51,6 @@ class BrandRules(BaseModel):
     def banned_in(self, text: str) -> list[str]:
         lowered = text.lower()
         return [p for p in self.banned_phrases if p.lower() in lowered]
-
-
-# --- PII --------------------------------------------------------------------------------
-
-EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
-CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
-PHONE = re.compile(
-    r"(?<![\w.])(?<!\d[ .-])"  # not inside a longer run of digits
-    r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}(?:[ .-]?\d{2,4})?"
-    r"\b(?![ .-]?\d)"
-)
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-@dataclass
-class PIIMatch:
-    kind: str
-    text: str
-
-
-def find_pii(text: str) -> list[PIIMatch]:
-    found: list[PIIMatch] = [PIIMatch("email", m.group()) for m in EMAIL.finditer(text)]
-    for m in CARD.finditer(text):
-        digits = re.sub(r"\D", "", m.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            found.append(PIIMatch("card number", m.group()))
-    card_texts = {p.text for p in found}
-    for m in PHONE.finditer(text):
-        digits = re.sub(r"\D", "", m.group())
-        if 9 <= len(digits) <= 15 and not any(m.group() in c for c in card_texts):
-            found.append(PIIMatch("phone number", m.group()))
-    return found
-
-
-def redact(text: str, matches: list[PIIMatch]) -> str:
-    for match in sorted(matches, key=lambda m: len(m.text), reverse=True):
-        text = text.replace(match.text, f"[redacted {match.kind}]")
-    return text
-
-
-def redact_script(script: Script) -> tuple[Script, list[str]]:
-    """The script with every email, phone and card number replaced, and what was replaced."""
-    redacted: list[str] = []
-
-    def clean(value: str) -> str:
-        matches = find_pii(value)
-        redacted.extend(f"{m.kind}: {m.text}" for m in matches)
-        return redact(value, matches) if matches else value
-
-    sections = [s.model_copy(update={"text": clean(s.text)}) for s in script.sections]
-    updated = script.model_copy(
-        update={
-            "title": clean(script.title),
-            "hook": clean(script.hook),
-            "call_to_action": clean(script.call_to_action),
-            "description": clean(script.description),
-            "sections": sections,
-        }
-    )
-    return updated, redacted
 
 
 # --- reading grade (Flesch-Kincaid) -------------------------------------------------------
