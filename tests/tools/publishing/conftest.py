@@ -1,0 +1,25 @@
+"""Fixtures for the publishing tests: a real WordPress (wp_server.py), started once per
+session, and the stand-ins for the services that cannot run here."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from wp_server import WordPressSite, start, unavailable  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def wordpress(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WordPressSite]:
+    """Debian's WordPress on the local MariaDB, served on 127.0.0.1 by PHP's built-in server;
+    skipped (with the reason) only where the package cannot be installed or MariaDB is down."""
+    reason = unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    site = start(tmp_path_factory.mktemp("wordpress"))
+    yield site
+    site.stop()
