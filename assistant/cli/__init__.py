@@ -17,6 +17,7 @@ from assistant.cli import serve as serve_commands
 from assistant.cli.apikey import api as api_command
 from assistant.cli.apikey import apikey_app
 from assistant.cli.common import console, err, services
+from assistant.cli.connect import connect as connect_command
 from assistant.cli.kb import kb_app
 from assistant.cli.users import user_app
 from assistant.config import Settings
@@ -29,7 +30,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 app.add_typer(kb_app, name="kb")
 for command in (make_commands.make, make_commands.resume, jobs_commands.jobs,
                 jobs_commands.show, serve_commands.chat, serve_commands.discord,
-                serve_commands.telegram, serve_commands.worker):
+                serve_commands.telegram, serve_commands.worker, connect_command):
     app.command()(command)
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")

@@ -278,9 +278,14 @@ def register() -> None:
     from chainlit.server import app as server
     from fastapi.routing import APIRoute
 
+    from assistant.channels.web import oauth
+
     route = APIRoute(media_links.ROUTE, serve_media,
                      methods=["GET", "HEAD"])
     server.router.routes.insert(0, route)  # before Chainlit's catch-all page route
+    # YouTube's and TikTok's OAuth redirect (/connect youtube|tiktok)
+    server.router.routes.insert(0, APIRoute(oauth.ROUTE, oauth.callback_for(current),
+                                            methods=["GET"]))
     from assistant.api.app import create_api, mount
 
     mount(server, create_api(app.conv))  # the REST API at /api/v1, over this conversation

@@ -87,12 +87,27 @@ def _discord_credentials(settings: Settings) -> dict[str, Any]:
     return credentials_from_settings(settings)
 
 
+def _youtube(settings: Settings) -> Publisher:
+    from assistant.tools.publishing.youtube import YouTubePublisher
+
+    return YouTubePublisher(settings)
+
+
+def _tiktok(settings: Settings) -> Publisher:
+    from assistant.tools.publishing.tiktok import TikTokPublisher
+
+    return TikTokPublisher(settings)
+
+
 # name -> how to build it; modules are imported only when their platform is chosen
+# (youtube and tiktok publish with a connected account only: /connect youtube|tiktok)
 PLATFORMS: dict[str, Platform] = {
     "outbox": Platform(_outbox),
     "wordpress": Platform(_wordpress, _wordpress_credentials),
     "telegram": Platform(_telegram, _telegram_credentials),
     "discord": Platform(_discord, _discord_credentials),
+    "youtube": Platform(_youtube),
+    "tiktok": Platform(_tiktok),
 }
 
 
@@ -133,3 +148,8 @@ def publishers_for(settings: Settings, accounts: Mapping[str, Mapping[str, Any]]
         credentials = accounts.get(name) or platform.settings_credentials(settings)
         targets.append(Target(platform.build(settings), dict(credentials)))
     return targets
+
+
+# YouTube's and TikTok's token refreshers register with the accounts store on import, so an
+# expired token is refreshed (and a rotated refresh token kept) wherever accounts are read
+from assistant.tools.publishing import oauth as _oauth  # noqa: E402,F401
