@@ -88,7 +88,7 @@ class AnalyticsRepository(RepositoryBase):
         if since is not None:
             q = q.where(Publication.published_at >= since)
         with self._db.session() as s:
-            rows = list(s.execute(q.order_by(Publication.published_at)).tuples())
+            rows = [(p, j) for p, j in s.execute(q.order_by(Publication.published_at))]
             ids = [p.id for p, _ in rows]
             series: dict[uuid.UUID, dict[str, list[tuple[datetime, float]]]] = {}
             if ids:

@@ -22,8 +22,11 @@ from assistant.tools.publishing import publishers_for
 from assistant.tools.publishing.accounts import AccountStore, owners_of_job
 from assistant.tools.publishing.base import PublishRequest, Role
 from assistant.tools.publishing.ledger import publish_once, schedule
+from assistant.tools.publishing.schedule import planned_times
 from assistant.tools.quality.text import BrandRules
 from assistant.tools.writing.templates import render_markdown
+from media.images.base import Brand
+from media.images.designer import render_thumbnail
 from media.presets import load_preset
 
 STEP = "publish"
@@ -49,6 +52,8 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
             files["captions"] = Path(media.captions_srt)
         duration = media.voiceover_seconds or None
         frame = _frame(media.preset)
+    if "thumbnail" not in files:  # a text piece: a title card is its featured image
+        files["thumbnail"] = _featured_image(svc, job_id, script.title)
     qa_report = svc.objects.get(job_id, "qa.json")
     if qa_report is not None:  # the checks it passed travel with it
         files["qa"] = qa_report.path
@@ -56,11 +61,13 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     targets = publishers_for(svc.settings, _accounts(svc, job_id), brief.platforms or None)
     published: list[Publication] = []
     failures: list[str] = []
-    later = brief.publish_at is not None and brief.publish_at > datetime.now(UTC)
+    planned = planned_times(svc.repo, job_id)  # the times approved at the final review
     for i, target in enumerate(targets):
         emit(STEP, f"publishing to {target.name}", 10 + 80 * i // len(targets))
+        publish_at = planned.get(target.name, brief.publish_at)
+        later = publish_at is not None and publish_at > datetime.now(UTC)
         request = PublishRequest(job_id=job_id, brief=brief, script=script, files=files,
-                                 credentials=target.credentials, publish_at=brief.publish_at,
+                                 credentials=target.credentials, publish_at=publish_at,
                                  duration_s=duration, frame=frame)
         try:
             if later and not getattr(target.publisher, "schedules_itself", False):
@@ -90,6 +97,20 @@ def _accounts(svc: Services, job_id: str) -> dict[str, dict[str, object]]:
         return {}
     store = AccountStore.from_settings(svc.settings, svc.db)
     return dict(store.credentials_for(owners_of_job(svc.db, job_id)))
+
+
+def _featured_image(svc: Services, job_id: str, title: str) -> Path:
+    """The job's featured.png (made once: a resumed step finds it), 1200x630, the size link
+    previews and blog themes crop from."""
+    found = svc.objects.get(job_id, "featured.png")
+    if found is not None:
+        return found.path
+    work = svc.settings.work_dir / job_id
+    work.mkdir(parents=True, exist_ok=True)
+    brand = Brand(font=svc.settings.brand_font, logo=svc.settings.brand_logo)
+    image = render_thumbnail(title, work / "featured.png", size=(1200, 630), brand=brand)
+    return svc.objects.put(job_id, "featured.png", image, step=STEP, type="image",
+                           mime="image/png").path
 
 
 def _frame(preset: str) -> tuple[int, int] | None:

@@ -10,6 +10,7 @@ interrupt is idempotent (the approval row is keyed by job, stage and round).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.types import interrupt
@@ -19,6 +20,7 @@ from assistant.content import ReviewDecision
 from assistant.errors import InputError
 from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
+from assistant.tools.publishing.schedule import review_schedule
 from assistant.tools.writing.templates import render_markdown
 
 STAGES = {
@@ -80,6 +82,8 @@ def parse_decision(value: Any, stage: str) -> ReviewDecision:
 def make(stage: str) -> Callable[[PipelineState, Services], dict[str, object]]:
     def run(state: PipelineState, svc: Services) -> dict[str, object]:
         request = build_request(state, stage)
+        if stage == "review_final":  # when each platform gets it, approved with the piece
+            _add_schedule(request["action_request"]["args"], state, svc)
         round_ = request["action_request"]["args"]["round"]
         svc.repo.request_approval(state["job_id"], stage, round_, request["action_request"])
         decision = parse_decision(interrupt(request), stage)
@@ -96,3 +100,10 @@ def make(stage: str) -> Callable[[PipelineState, Services], dict[str, object]]:
 
     run.__name__ = stage
     return run
+
+
+def _add_schedule(args: dict[str, Any], state: PipelineState, svc: Services) -> None:
+    args["schedule"], text = review_schedule(svc.settings, svc.repo, svc.db, state["job_id"],
+                                             state["brief"], datetime.now(UTC))
+    if text:
+        args["markdown"] = f"{args['markdown'].rstrip()}\n\n{text}\n"

@@ -22,13 +22,13 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.tools.publishing import SupportsMetrics, publishers_for
 from assistant.tools.publishing.accounts import AccountStore, owners_of_job
 from assistant.tools.publishing.ledger import publication_of
-from assistant.tools.publishing.schedule import zone
 from storage.analytics import AnalyticsRepository, Piece
 from storage.db import Database
 from storage.records import PublicationRecord
@@ -147,7 +147,8 @@ def title_style(piece: Piece) -> str:
 
 
 def local_hour(piece: Piece, settings: Settings) -> int:
-    return piece.published_at.astimezone(zone(settings)).hour
+    # schedule.zone() explains a bad ASSISTANT_TIMEZONE; scheduling reads it first
+    return piece.published_at.astimezone(ZoneInfo(settings.timezone)).hour
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from assistant.config import Settings
+from assistant.content import Brief
 from assistant.errors import ConfigError, InputError
+from storage.db import Database
 from storage.jobs import JobRepository
 
 # Local hours (0-23) that usually do best; a sensible start, replaced by settings or analytics.
@@ -203,6 +205,29 @@ def propose(settings: Settings, repo: JobRepository, job_id: str, platforms: Seq
     if job is not None and (timed or kept):
         save_plan(repo, job_id, timed)
     return slots
+
+
+def review_schedule(settings: Settings, repo: JobRepository, db: Database, job_id: str,
+                    brief: Brief, now: datetime) -> tuple[list[dict[str, str]], str]:
+    """What the final review shows about when the piece goes out: the plan (proposed and
+    kept, see :func:`propose`; best hours learned from the owner's analytics when there
+    are enough) as data and as Markdown ('' when all goes out once approved: nothing to
+    show)."""
+    from assistant.tools.publishing.analytics import learned_hours
+    from storage.analytics import AnalyticsRepository
+
+    platforms = brief.platforms or settings.publish_platforms
+    learned = learned_hours(AnalyticsRepository(db).pieces(username=brief.user), settings)
+    slots = propose(settings, repo, job_id, platforms, now, start=brief.publish_at,
+                    learned=learned)
+    data = [{"platform": s.platform, "publish_at": s.publish_at.isoformat(), "reason": s.reason}
+            for s in slots]
+    if all(s.publish_at <= now for s in slots):
+        return data, ""
+    text = (f"### Schedule ({settings.timezone})\n{render(slots, settings, now)}\n\n"
+            f"Approving approves these times; change one later with /schedule {job_id} "
+            f"PLATFORM 2026-12-02T18:00, or cancel with /unschedule {job_id}.")
+    return data, text
 
 
 def planned_times(repo: JobRepository, job_id: str) -> dict[str, datetime]:
