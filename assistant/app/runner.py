@@ -17,6 +17,7 @@ from typing import Any
 from langgraph.types import Command
 
 from assistant.app import webhooks
+from assistant.app.privacy import CONFIG_KEY, request_notice, scrub_brief
 from assistant.app.quotas import meter_render, reserve_job
 from assistant.content import Brief, ReviewDecision
 from assistant.errors import AssistantError, JobNotFound, JobStateError
@@ -26,6 +27,8 @@ from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
 from assistant.infra.lease import JobLeases
 from assistant.infra.observability import record_job
+from assistant.tools.quality.pii import Detector
+from assistant.tools.quality.text import BrandRules
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,14 @@ class JobRunner:
 
     def create(self, brief: Brief) -> str:
         """A new job for ``brief``; QuotaExceeded, before anything exists, when the user's
-        tier has no job left this month (the chat channels and the API both start here)."""
+        tier has no job left this month (the chat channels and the API both start here).
+        Personal data in the request is replaced by placeholders in ``brief`` itself
+        (app/privacy.py), so the reply, the title and the logs never show it."""
+        counts = scrub_brief(brief, self._detector())
+        configuration: dict[str, Any] = {"style": brief.style,
+                                         "llm": self.svc.settings.llm_provider}
+        if counts:
+            configuration[CONFIG_KEY] = dict(counts)
         job_id = new_job_id()
         if brief.user:
             reserve_job(self.svc.db, self.svc.settings, self.svc.repo.ensure_user(brief.user),
@@ -93,16 +103,26 @@ class JobRunner:
             title=brief.topic,
             content_type=brief.format,
             user=brief.user,
-            configuration={"style": brief.style, "llm": self.svc.settings.llm_provider},
+            configuration=configuration,
             input_data=brief.model_dump(),
         )
         webhooks.job_created(self.svc, job_id)
         return job_id
 
     def start(self, job_id: str, brief: Brief, on_event: EventSink | None = None) -> Outcome:
+        # create() has scrubbed a brief it was given; one that did not come through it is
+        # scrubbed here, before any step, progress line or log sees it.
+        counts = scrub_brief(brief, self._detector())
+        job = self.svc.repo.get_job(job_id)
+        notice = request_notice(counts or (job.configuration.get(CONFIG_KEY, {}) if job else {}))
         initial: PipelineState = {"job_id": job_id, "brief": brief}
         with self.leases.hold(job_id):
+            if notice and on_event is not None:
+                on_event(Event("progress", job_id, "brief", notice))
             return self._run(job_id, initial, on_event)
+
+    def _detector(self) -> Detector:
+        return BrandRules.load(self.svc.settings.resolved_brand_rules).detector()
 
     def resume(
         self, job_id: str, decision: ReviewDecision | None = None,
