@@ -24,19 +24,29 @@ from xml.etree import ElementTree as ET
 import httpx
 import pytest
 from PIL import Image
+from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).parent))
 from channel_standins import DiscordStandIn, TelegramStandIn  # noqa: E402
+from tiktok_standin import TikTokStandIn  # noqa: E402
 from wp_server import WordPressSite  # noqa: E402
+from youtube_standin import YouTubeStandIn  # noqa: E402
 
 from assistant.app.studio import Services  # noqa: E402
 from assistant.content import Brief, Script, Section  # noqa: E402
-from assistant.tools.publishing.base import Publisher, PublishError, PublishRequest  # noqa: E402
+from assistant.tools.publishing.base import (  # noqa: E402
+    Publisher,
+    PublishError,
+    PublishRequest,
+    Role,
+)
 from assistant.tools.publishing.discord import DiscordWebhookPublisher  # noqa: E402
 from assistant.tools.publishing.ledger import publish_once  # noqa: E402
 from assistant.tools.publishing.outbox import ATOM, LocalOutbox  # noqa: E402
 from assistant.tools.publishing.telegram import TelegramChannelPublisher  # noqa: E402
+from assistant.tools.publishing.tiktok import TikTokPublisher  # noqa: E402
 from assistant.tools.publishing.wordpress import WordPressPublisher  # noqa: E402
+from assistant.tools.publishing.youtube import YouTubePublisher  # noqa: E402
 
 
 class Counting(httpx.BaseTransport):
@@ -59,6 +69,7 @@ class Case:
     posts_about: Callable[[str], list[str]]  # remote ids of posts naming the job
     over_limit: Callable[[PublishRequest, Path], None]  # make the request break a limit
     finds_lost_posts: bool
+    video: bool = False  # the job has a video (what YouTube and TikTok take)
 
 
 @dataclass
@@ -136,12 +147,69 @@ def _discord(env: Env) -> Case:
                 lambda: len(stand_in.received), posts_about, over_limit, False)
 
 
+def _youtube(env: Env) -> Case:
+    stand_in: YouTubeStandIn = env.request.getfixturevalue("youtube_api")
+    settings = env.svc.settings.model_copy(update={
+        "youtube_client_id": "yt-client", "youtube_client_secret": SecretStr("yt-secret"),
+        "youtube_api_url": stand_in.url + "/", "youtube_token_url": stand_in.url + "/token",
+        "youtube_chunk_kib": 256})
+
+    def posts_about(job_id: str) -> list[str]:
+        return [i for i, v in stand_in.videos.items() if job_id in v["snippet"]["title"]]
+
+    def over_limit(request: PublishRequest, tmp: Path) -> None:
+        request.script = request.script.model_copy(update={"title": "tides " * 20})
+
+    tokens = stand_in.issue_tokens()
+    return Case(lambda: YouTubePublisher(settings),
+                {"access_token": tokens["access_token"], "refresh_token": tokens["refresh_token"]},
+                lambda: len(stand_in.requests), posts_about, over_limit, False, video=True)
+
+
+def _tiktok(env: Env) -> Case:
+    stand_in: TikTokStandIn = env.request.getfixturevalue("tiktok_api")
+    stand_in.audited = True  # public direct posts have a post id and URL to record
+    settings = env.svc.settings.model_copy(update={
+        "tiktok_client_key": "tt-key", "tiktok_client_secret": SecretStr("tt-secret"),
+        "tiktok_api_url": stand_in.url, "tiktok_mode": "direct",
+        "tiktok_privacy": "PUBLIC_TO_EVERYONE"})
+
+    def posts_about(job_id: str) -> list[str]:
+        return [u.video_id for u in stand_in.uploads.values()
+                if u.video_id and job_id in u.post_info.get("title", "")]
+
+    def over_limit(request: PublishRequest, tmp: Path) -> None:
+        request.script = request.script.model_copy(update={"description": "tide " * 500})
+
+    return Case(lambda: TikTokPublisher(settings, poll_interval_s=0.0),
+                {"access_token": stand_in.issue_tokens()["access_token"]},
+                lambda: len(stand_in.requests), posts_about, over_limit, False, video=True)
+
+
 CASES: dict[str, Callable[[Env], Case]] = {
     "outbox": _outbox,
     "wordpress": _wordpress,
     "telegram": _telegram,
     "discord": _discord,
+    "youtube": _youtube,
+    "tiktok": _tiktok,
 }
+
+
+@pytest.fixture
+def youtube_api() -> Iterator[YouTubeStandIn]:
+    stand_in = YouTubeStandIn()
+    stand_in.start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def tiktok_api() -> Iterator[TikTokStandIn]:
+    stand_in = TikTokStandIn()
+    stand_in.start()
+    yield stand_in
+    stand_in.stop()
 
 
 @pytest.fixture
@@ -164,8 +232,10 @@ def case(request: pytest.FixtureRequest, svc: Services, tmp_path: Path) -> Case:
 _jobs = iter(range(1, 10_000))
 
 
-def _request(svc: Services, tmp: Path, credentials: dict[str, Any]) -> PublishRequest:
-    """A blog job with its text and a real PNG thumbnail; the job id is in its title."""
+def _request(svc: Services, tmp: Path, credentials: dict[str, Any],
+             video: bool = False) -> PublishRequest:
+    """A blog job with its text and a real PNG thumbnail (and, with ``video``, a 9:16
+    30-second video file); the job id is in its title."""
     job_id = f"job-{os.getpid() % 0xFFFF:04x}{next(_jobs):04x}"
     svc.repo.create_job(job_id, title="tides", content_type="blog")
     script = Script(format="blog", title=f"How tides work {job_id}", hook="Why two a day?",
@@ -179,22 +249,29 @@ def _request(svc: Services, tmp: Path, credentials: dict[str, Any]) -> PublishRe
                         encoding="utf-8")
     thumbnail = folder / "thumbnail.png"
     Image.new("RGB", (64, 64), (20, 90, 160)).save(thumbnail)
+    files: dict[Role, Path] = {"markdown": markdown, "thumbnail": thumbnail}
+    if video:
+        files["video"] = folder / "video.mp4"
+        files["video"].write_bytes(os.urandom(300_000))
     return PublishRequest(job_id, Brief.create("how tides work", "blog"), script,
-                          files={"markdown": markdown, "thumbnail": thumbnail},
-                          credentials=credentials)
+                          files=files, credentials=credentials,
+                          frame=(1080, 1920) if video else None,
+                          duration_s=30.0 if video else None)
 
 
 def _again(request: PublishRequest) -> PublishRequest:
     """The same job's request as a restarted process builds it (no resume, no callback)."""
     return PublishRequest(request.job_id, request.brief, request.script,
-                          files=dict(request.files), credentials=request.credentials)
+                          files=dict(request.files), credentials=request.credentials,
+                          frame=request.frame, duration_s=request.duration_s)
 
 
 def test_limits_and_connection_are_checked_before_any_network_call(
         case: Case, svc: Services, tmp_path: Path) -> None:
     # the outbox needs no account: only a limit can stop it
     for breaks in ["not connected"] * bool(case.credentials) + ["over a limit"]:
-        request = _request(svc, tmp_path, {} if breaks == "not connected" else case.credentials)
+        request = _request(svc, tmp_path, {} if breaks == "not connected" else case.credentials,
+                           case.video)
         if breaks == "over a limit":
             case.over_limit(request, tmp_path)
         publisher = case.make()
@@ -212,7 +289,7 @@ def test_limits_and_connection_are_checked_before_any_network_call(
 
 
 def test_a_retry_publishes_once(case: Case, svc: Services, tmp_path: Path) -> None:
-    request = _request(svc, tmp_path, case.credentials)
+    request = _request(svc, tmp_path, case.credentials, case.video)
     first = publish_once(case.make(), request, svc.repo)
     calls = case.calls()
     again = publish_once(case.make(), _again(request), svc.repo)
@@ -224,7 +301,7 @@ def test_a_retry_publishes_once(case: Case, svc: Services, tmp_path: Path) -> No
 
 def test_a_restart_continues_the_saved_session(case: Case, svc: Services,
                                                 tmp_path: Path) -> None:
-    request = _request(svc, tmp_path, case.credentials)
+    request = _request(svc, tmp_path, case.credentials, case.video)
     publisher = case.make()
     # the first process: the platform answers and the session is saved ... then kill -9,
     # before the ledger records the outcome
@@ -248,7 +325,7 @@ def test_a_restart_that_lost_its_session_finds_its_post(case: Case, svc: Service
                                                         tmp_path: Path) -> None:
     if not case.finds_lost_posts:
         pytest.skip("the platform cannot be searched for a post (telegram.py says why)")
-    request = _request(svc, tmp_path, case.credentials)
+    request = _request(svc, tmp_path, case.credentials, case.video)
     lost = case.make().publish(request)  # killed before even the session was saved
     resumed = publish_once(case.make(), _again(request), svc.repo)
     assert resumed.post_id == lost.post_id
@@ -256,7 +333,7 @@ def test_a_restart_that_lost_its_session_finds_its_post(case: Case, svc: Service
 
 
 def test_the_remote_id_and_url_are_recorded(case: Case, svc: Services, tmp_path: Path) -> None:
-    request = _request(svc, tmp_path, case.credentials)
+    request = _request(svc, tmp_path, case.credentials, case.video)
     publisher = case.make()
     published = publish_once(publisher, request, svc.repo)
     row = svc.repo.publication(request.job_id, publisher.name)
