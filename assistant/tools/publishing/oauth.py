@@ -131,6 +131,18 @@ def authorization_url(settings: Settings, platform: str, owner: Owner) -> str:
     return f"{client.auth_url}?{urllib.parse.urlencode(params)}"
 
 
+def connect_line(settings: Settings, platform: str, owner: Owner) -> str:
+    """What /connect youtube|tiktok answers in the chat: the consent link, in one message."""
+    title = provider(settings, platform).title
+    url = authorization_url(settings, platform, owner)
+    back = redirect_uri(settings, platform)
+    where = "" if settings.public_base_url else (
+        f" (it returns to {back}: set ASSISTANT_PUBLIC_BASE_URL when the web app is served "
+        "elsewhere)")
+    return (f"Open this link to connect {title}; it works for {STATE_MAX_AGE_S // 60} minutes "
+            f"and only for you{where}: {url}")
+
+
 def read_state(settings: Settings, platform: str, state: str) -> tuple[Owner, str]:
     """The owner and PKCE verifier a state was made for; InputError when it is forged,
     expired or for another platform."""
@@ -299,6 +311,28 @@ def _store(settings: Settings, db: Database, owner: Owner, client: Provider,
                    client.id_param: client.client_id, "client_secret": client.client_secret}
     if tokens.get("open_id"):
         credentials["open_id"] = tokens["open_id"]
-    name = f"{client.title} account" + (f" {tokens['open_id']}" if tokens.get("open_id") else "")
+    name = _display_name(settings, client.platform, str(tokens["access_token"]))
     store = AccountStore.from_settings(settings, db)
     return store.store(owner, client.platform, name, credentials, expires_at=expires)
+
+
+def _display_name(settings: Settings, platform: str, access_token: str) -> str:
+    """'YouTube: <channel title>' / 'TikTok: <display name>' for /platforms; the plain
+    platform name when the profile cannot be read (the account works all the same)."""
+    title = "YouTube" if platform == "youtube" else "TikTok"
+    if platform == "youtube":
+        url = settings.youtube_api_url.rstrip("/") + "/youtube/v3/channels"
+        params = {"part": "snippet", "mine": "true"}
+    else:
+        url = settings.tiktok_api_url.rstrip("/") + "/v2/user/info/"
+        params = {"fields": "open_id,display_name"}
+    try:
+        answer = httpx.get(url, params=params, timeout=15.0,
+                           headers={"Authorization": f"Bearer {access_token}"}).json()
+        if platform == "youtube":
+            name = answer["items"][0]["snippet"]["title"]
+        else:
+            name = answer["data"]["user"]["display_name"]
+    except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
+        return f"{title} account"
+    return f"{title}: {str(name)[:200]}"

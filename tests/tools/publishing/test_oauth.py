@@ -110,6 +110,7 @@ def test_youtube_web_flow_stores_tokens_that_publish(youtube: YouTubeStandIn, se
 
     account = AccountStore.from_settings(settings, services.db).get(owner, "youtube")
     assert account is not None and account.credentials["refresh_token"].startswith("1//")
+    assert account.display_name == "YouTube: Tides Explained"
     assert account.expires_at is not None and account.expires_at > datetime.now(UTC)
 
     from assistant.content import Brief, Script
@@ -135,6 +136,7 @@ def test_tiktok_web_flow_uses_tiktoks_pkce_and_keeps_the_open_id(
     assert page.status_code == 200, page.text
     account = AccountStore.from_settings(settings, services.db).get(owner, "tiktok")
     assert account is not None and account.credentials["open_id"] == "-000OpenId"
+    assert account.display_name == "TikTok: Tides Explained"
     assert account.credentials["access_token"] in tiktok.tokens
 
 
@@ -208,7 +210,8 @@ def test_assistant_connect_youtube_prints_the_code_and_connects(
             "ASSISTANT_YOUTUBE_CLIENT_ID": "yt-client",
             "ASSISTANT_YOUTUBE_CLIENT_SECRET": "yt-secret",
             "ASSISTANT_YOUTUBE_TOKEN_URL": youtube.url + "/token",
-            "ASSISTANT_YOUTUBE_DEVICE_URL": youtube.url + "/device/code"}
+            "ASSISTANT_YOUTUBE_DEVICE_URL": youtube.url + "/device/code",
+            "ASSISTANT_YOUTUBE_API_URL": youtube.url + "/"}
     run = subprocess.Popen([sys.executable, "-m", "assistant", "connect", "youtube"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            cwd=tmp_path)
@@ -220,7 +223,7 @@ def test_assistant_connect_youtube_prints_the_code_and_connects(
     out, errors = run.communicate(timeout=60)
     assert run.returncode == 0, errors
     assert device.user_code in out and "https://www.google.com/device" in out
-    assert "connected: YouTube account" in out
+    assert "connected: YouTube: Tides Explained" in out
     assert "yt-secret" not in out + errors
 
 
@@ -258,3 +261,13 @@ def test_expired_tokens_are_refreshed_and_tiktoks_rotation_is_kept(
     again = store.get(owner, "tiktok")  # the rotated one was stored: no refresh now
     assert again is not None and again.credentials == fresh["tiktok"]
     assert again.expires_at is not None and again.expires_at > datetime.now(UTC)
+
+
+def test_the_chat_line_holds_the_link_and_says_where_it_returns(
+        youtube: YouTubeStandIn, services: Services, tmp_path: Path) -> None:
+    owner = Owner.profile(services.repo.ensure_user("ada"))
+    line = oauth.connect_line(settings_for(tmp_path, youtube), "youtube", owner)
+    assert "\n" not in line and "15 minutes" in line
+    assert line.split(": ", 1)[1].startswith(youtube.url + "/o/oauth2/v2/auth?")
+    local = settings_for(tmp_path, youtube, public_base_url=None)
+    assert "ASSISTANT_PUBLIC_BASE_URL" in oauth.connect_line(local, "youtube", owner)

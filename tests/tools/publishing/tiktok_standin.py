@@ -14,7 +14,7 @@ Shaped as developers.tiktok.com documents them:
 - ``POST /v2/post/publish/status/fetch/``: PROCESSING_UPLOAD (with ``uploaded_bytes``), then
   SEND_TO_USER_INBOX (inbox) or PUBLISH_COMPLETE (direct; public posts get
   ``publicaly_available_post_id``, TikTok's spelling);
-- ``POST /v2/video/query/`` (video.list) for counters;
+- ``POST /v2/video/query/`` (video.list) for counters, ``GET /v2/user/info/`` (the profile);
 - OAuth: ``GET /v2/auth/authorize/`` approves at once and redirects with ``code``, ``scopes``
   and ``state`` (PKCE: TikTok's code_challenge is the hex SHA-256 of the verifier);
   ``POST /v2/oauth/token/`` (authorization_code, refresh_token: refresh tokens rotate).
@@ -137,6 +137,8 @@ class TikTokStandIn:
             return self._token(h, _form(body))
         if (method, parsed.path) == ("PUT", "/upload/"):
             return self._put(h, query, body)
+        if (method, parsed.path) == ("GET", "/v2/user/info/"):
+            return self._user_info(h, query)
         routes = {"/v2/post/publish/creator_info/query/": ("video.publish", self._creator),
                   "/v2/post/publish/inbox/video/init/": ("video.upload", self._init_inbox),
                   "/v2/post/publish/video/init/": ("video.publish", self._init_direct),
@@ -257,6 +259,15 @@ class TikTokStandIn:
                                      "comment_count": 2, "share_count": 1}.items() if k in fields}
                   for u in self.uploads.values() if u.video_id and u.video_id in ids]
         _ok(h, {"videos": videos, "cursor": 0, "has_more": False})
+
+    def _user_info(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        token = h.headers.get("Authorization", "").removeprefix("Bearer ")
+        held = self.tokens.get(token)
+        if held is None or "user.info.basic" not in held[0]:
+            return _api(h, 401, "access_token_invalid", "The access token is invalid.")
+        user = {"open_id": "-000OpenId", "display_name": "Tides Explained",
+                "avatar_url": "https://p16.tiktokcdn.com/avatar.jpeg"}
+        _ok(h, {"user": {k: v for k, v in user.items() if k in query.get("fields", "")}})
 
     # --- OAuth ---------------------------------------------------------------------------------
     def _authorize(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:

@@ -10,6 +10,7 @@ It answers as Google documents, so a client that passes here speaks the real pro
   resource; an empty ``PUT`` with ``Content-Range: bytes */total`` asks how far it got. Chunks
   other than the last must be multiples of 256 KiB, and must start where the server is;
 - ``GET /youtube/v3/videos?part=statistics&id=...`` (a videoListResponse),
+  ``GET /youtube/v3/channels?part=snippet&mine=true`` (the signed-in channel),
   ``POST /upload/youtube/v3/thumbnails/set?videoId=...`` (a thumbnailSetResponse);
 - errors in Google's JSON shape ``{"error": {"code", "message", "errors": [{"reason"}]}}``,
   ``quotaExceeded`` (403) when ``quota_left`` runs out, 401 for an unknown or expired token;
@@ -69,6 +70,7 @@ class YouTubeStandIn:
         self.codes: dict[str, dict[str, str]] = {}
         self.devices: dict[str, Device] = {}
         self.device_interval = 1
+        self.channel_title = "Tides Explained"
         self.quota_left = 10_000
         self.token_lifetime_s = 3599
         self.requests: list[tuple[str, str]] = []
@@ -157,6 +159,14 @@ class YouTubeStandIn:
                 return self._put(h, query.get("upload_id", ""), body)
             if route == ("GET", "/youtube/v3/videos"):
                 return self._list(h, query)
+            if route == ("GET", "/youtube/v3/channels") and query.get("mine") == "true":
+                return _send(h, 200, json.dumps({
+                    "kind": "youtube#channelListResponse", "etag": "e",
+                    "pageInfo": {"totalResults": 1, "resultsPerPage": 5},
+                    "items": [{"kind": "youtube#channel", "etag": "e", "id": "UCstandin",
+                               "snippet": {"title": self.channel_title,
+                                           "description": "", "customUrl": "@tides"}}]}
+                    ).encode())
             if route == ("POST", "/upload/youtube/v3/thumbnails/set"):
                 return self._thumbnail(h, query, body)
             _send(h, 404, google_error(404, "notFound", f"no route {method} {parsed.path}"))
