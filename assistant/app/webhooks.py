@@ -101,9 +101,9 @@ class Webhooks:
                              if unknown else f"name at least one event: {', '.join(EVENTS)}")
         if len(url) > 1000:
             raise WebhookRefused("the webhook URL is longer than 1000 characters")
+        check_webhooks(self.db, self.settings, profile_id)
         kwargs = {} if self._resolver is None else {"resolver": self._resolver}
         resolve_target(url, allow_private=self.settings.webhook_allow_private, **kwargs)
-        check_webhooks(self.db, self.settings, profile_id)
         user = uuid.UUID(profile_id)
         secret = "whsec_" + secrets.token_urlsafe(32)
         with self.db.session() as s:
