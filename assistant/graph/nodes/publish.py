@@ -82,7 +82,11 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
         where = publication.url or publication.location
         said = f"scheduled for {publication.publish_at:%Y-%m-%d %H:%M} UTC" \
             if publication.status == "scheduled" and publication.publish_at else "published"
-        emit(STEP, f"{said} on {target.name}: {where}", 10 + 80 * (i + 1) // len(targets))
+        # what the platform did that the person should know (YouTube kept it private, the
+        # TikTok upload waits in their inbox)
+        notice = f" ({publication.meta['notice']})" if publication.meta.get("notice") else ""
+        emit(STEP, f"{said} on {target.name}: {where}{notice}",
+             10 + 80 * (i + 1) // len(targets))
     if failures:
         done = f" ({', '.join(p.platform for p in published)} went out)" if published else ""
         raise StepError(STEP, "; ".join(failures) + done + ": resume the job to try again")
