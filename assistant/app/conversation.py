@@ -35,6 +35,7 @@ from assistant.app.events import (
 from assistant.app.identity import IdentityLinks, check_review
 from assistant.app.knowledge import add_files as kb_add
 from assistant.app.knowledge import kb_reply
+from assistant.app.role_checks import RoleRechecks
 from assistant.app.runner import FINISHED, JobRunner, observed_status
 from assistant.app.subscriptions import HISTORY_LIMIT, IDENTITY_TTL_S, Subscriptions
 from assistant.content import ReviewDecision
@@ -63,6 +64,7 @@ class Conversation:
         # per-user rate limits (Redis when configured)
         self._limiter = limiter or make_rate_limiter(svc.settings)
         self.identities = identities or IdentityLinks(svc.db)
+        self.roles = RoleRechecks(svc.db, self.identities, svc.settings)  # Discord roles
         self._lock = threading.RLock()
         self._subs = Subscriptions(svc.repo, self.identities, bus or make_bus(svc.settings),
                                    self._lock)
@@ -135,6 +137,7 @@ class Conversation:
         """Wait for background work to stop (a job waiting for review holds no thread)."""
         self._jobs.join_all(timeout)
         self._subs.close()
+        self.roles.close()
 
     def _limited(self, user: ChannelUser,
                  act: Callable[[], list[OutEvent]]) -> Callable[[], list[OutEvent]]:
@@ -282,8 +285,12 @@ class Conversation:
         return job
 
     def check_reviewer(self, username: str, job: JobRecord) -> None:
-        """Refused unless ``username`` owns the job or reviews for its workspace."""
-        check_review(self.svc.db, self.svc.repo.ensure_user(username), job.id, job.user_id)
+        """Refused unless ``username`` owns the job or reviews for its workspace (a role
+        Discord granted is asked again, whichever channel this comes from)."""
+        actor = self.svc.repo.ensure_user(username)
+        if actor != job.user_id:
+            self.roles.recheck(actor, username)
+        check_review(self.svc.db, actor, job.id, job.user_id)
 
     def jobs_of(self, username: str, statuses: Collection[str]) -> list[JobRecord]:
         return [j for j in self.svc.repo.list_jobs(100, user=username) if j.status in statuses]

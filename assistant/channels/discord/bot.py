@@ -49,6 +49,7 @@ from assistant.channels.discord.workspaces import (
     assign_job,
     guild_workspace,
     holds_role,
+    loop_role_check,
     member_holds,
     role_memberships,
     sync_reviewer,
@@ -103,6 +104,8 @@ class StudioBot(discord.Client):
     async def setup_hook(self) -> None:
         self.courier.start()
         self._unsubscribe = self.conv.subscribe("discord", self.courier.post)
+        self._unregister_roles = self.conv.roles.register(loop_role_check(  # decisions elsewhere
+            self.http, asyncio.get_running_loop(), self.settings.discord_reviewer_role.strip()))
         if self.sync_commands:
             await self.tree.sync()
 
@@ -132,6 +135,7 @@ class StudioBot(discord.Client):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+            self._unregister_roles()
         self.courier.stop()
         await super().close()
 

@@ -6,23 +6,35 @@ member of the job's organization with a reviewing role); this module only keeps 
 reads in step with Discord: the guild's organization, the jobs started in the guild, and one
 ``reviewer`` membership per member seen holding the role. A membership granted here is
 marked ``{"source": "discord-role"}`` and taken back when the member no longer holds the
-role; memberships made by anyone else are left alone.
+role; memberships made by anyone else are left alone. The membership rules themselves, and
+the re-check before any decision from any channel, are :mod:`assistant.app.role_checks`;
+:func:`loop_role_check` lends it this bot's client.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 import uuid
 
 import discord
 from sqlalchemy import exc, select, update
 
+from assistant.app.role_checks import (
+    SOURCE,
+    RoleCheck,
+    holds_role,
+    role_memberships,
+    sync_reviewer,
+)
 from storage.db import Database
 from storage.jobs import JobRepository
-from storage.models import Job, Organization, OrganizationMember
+from storage.models import Job, Organization
 
 log = logging.getLogger(__name__)
-SOURCE = {"source": "discord-role"}
+__all__ = ["SOURCE", "assign_job", "guild_workspace", "holds_role", "loop_role_check",
+           "member_holds", "role_memberships", "sync_reviewer"]
 
 
 def guild_slug(guild_id: int) -> str:
@@ -56,52 +68,6 @@ def guild_workspace(db: Database, repo: JobRepository, guild_id: int, name: str)
         return made
 
 
-def sync_reviewer(db: Database, org_id: uuid.UUID, user_id: str, holds_role: bool) -> None:
-    """Grant or take back the reviewer membership that the Discord role stands for."""
-    user = uuid.UUID(user_id)
-    try:
-        _sync(db, org_id, user, holds_role)
-    except exc.IntegrityError:  # two presses at once: the other one added the row
-        _sync(db, org_id, user, holds_role)
-
-
-def _sync(db: Database, org_id: uuid.UUID, user: uuid.UUID, holds_role: bool) -> None:
-    with db.session() as s:
-        member = s.scalar(select(OrganizationMember).where(
-            OrganizationMember.organization_id == org_id, OrganizationMember.user_id == user))
-        if holds_role and member is None:
-            s.add(OrganizationMember(organization_id=org_id, user_id=user, role="reviewer",
-                                     permissions=dict(SOURCE)))
-        elif holds_role and member is not None and member.role == "member":
-            member.role, member.permissions = "reviewer", dict(SOURCE)
-        elif not holds_role and member is not None and member.role == "reviewer" and (
-                (member.permissions or {}).get("source") == SOURCE["source"]):
-            s.delete(member)
-
-
-def role_memberships(db: Database, user_id: str) -> list[tuple[uuid.UUID, int]]:
-    """(organization, guild id) of every reviewer membership a Discord role granted
-    ``user_id``: what to check again when they decide from somewhere else (a DM)."""
-    with db.session() as s:
-        rows = s.execute(select(OrganizationMember.organization_id, Organization.settings,
-                                OrganizationMember.permissions)
-                         .join(Organization,
-                               Organization.id == OrganizationMember.organization_id)
-                         .where(OrganizationMember.user_id == uuid.UUID(user_id),
-                                OrganizationMember.role == "reviewer")).all()
-    return [(org, int(settings["discord_guild_id"])) for org, settings, permissions in rows
-            if (permissions or {}).get("source") == SOURCE["source"]
-            and str((settings or {}).get("discord_guild_id", "")).isdigit()]
-
-
-def holds_role(role_ids: list[int], wanted: str, names: dict[int, str]) -> bool:
-    """Whether one of ``role_ids`` is the reviewer role (an id, or a name in ``names``,
-    case-insensitive)."""
-    if wanted.isdigit():
-        return int(wanted) in role_ids
-    return any(names.get(r, "").casefold() == wanted.casefold() for r in role_ids)
-
-
 async def member_holds(http: discord.http.HTTPClient, guild_id: int, user_id: int,
                        wanted: str) -> bool | None:
     """Whether the member holds the reviewer role in that guild now, asked of Discord (no
@@ -124,3 +90,27 @@ def assign_job(db: Database, job_id: str, org_id: uuid.UUID) -> None:
     with db.session() as s:
         s.execute(update(Job).where(Job.id == job_id, Job.organization_id.is_(None))
                   .values(organization_id=org_id))
+
+
+def loop_role_check(http: discord.http.HTTPClient, loop: asyncio.AbstractEventLoop,
+                    wanted: str, timeout_s: float = 10.0) -> RoleCheck:
+    """:func:`member_holds` through this bot's client, callable from any other thread (a
+    decision from Telegram or the web); None from the bot's own loop (it would wait on
+    itself) or when Discord does not answer in time."""
+
+    def check(guild_id: int, user_id: int) -> bool | None:
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # no loop in this thread: the usual case (a worker thread)
+            running = None
+        if loop.is_closed() or running is loop:
+            return None
+        future = asyncio.run_coroutine_threadsafe(
+            member_holds(http, guild_id, user_id, wanted), loop)
+        try:
+            return future.result(timeout_s)
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            future.cancel()
+            return None
+
+    return check
