@@ -18,7 +18,7 @@ from youtube_standin import YouTubeStandIn  # noqa: E402
 
 from assistant.app.studio import Services  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.content import Brief, MediaAssets, Script, Section  # noqa: E402
+from assistant.content import Brief, MediaAssets, Publication, Script, Section  # noqa: E402
 from assistant.graph.nodes import publish  # noqa: E402
 from assistant.tools.publishing.accounts import AccountStore, Owner  # noqa: E402
 
@@ -67,8 +67,10 @@ def test_a_short_is_published_once_on_youtube(standin: YouTubeStandIn, tmp_path:
         assert standin.thumbnails[video_id].startswith(b"\x89PNG")
         row = svc.repo.publication("job-yt", "youtube")
         assert row is not None and row.status == "published" and row.platform_post_id == video_id
-        assert update["publication"].url == f"https://www.youtube.com/shorts/{video_id}"
-        assert again["publication"].post_id == video_id
+        first, second = update["publication"], again["publication"]
+        assert isinstance(first, Publication) and isinstance(second, Publication)
+        assert first.url == f"https://www.youtube.com/shorts/{video_id}"
+        assert second.post_id == video_id
         line = next(m for m in said if m.startswith("published on youtube"))
         assert "private" in line and "audit" in line
     finally:
