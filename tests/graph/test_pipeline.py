@@ -155,9 +155,12 @@ port. Questions about the harbour tide tables go to jane.doe@example.com or +1 4
 
 def test_personal_data_is_taken_out_before_the_reviewer_sees_the_script(
         svc: Services, tmp_path: Path) -> None:
-    """Personal data a model invents is removed by the writer's verifier; personal data a
-    source states reaches the draft, and ``redact`` takes it out before the script review:
-    the reviewer, every stored script and QA's report see counts and placeholders only."""
+    """A model writes a source's contact line and an invented number: the writer keeps
+    the source's sentence out of its pool (brand rules treat personal data like a banned
+    phrase), its verifier removes the model's sentences, and ``redact`` cleans what is left
+    (the verifier's note quoting them) before the script review: the reviewer, every stored
+    script and QA's report see placeholders only (tests/graph/test_redact_node.py has redact
+    taking a model's values out of the piece itself)."""
     page = tmp_path / "tide-office.md"
     page.write_text(OFFICE, encoding="utf-8")
     svc.kb().add([page])
@@ -182,7 +185,9 @@ def test_personal_data_is_taken_out_before_the_reviewer_sees_the_script(
         assert outcome.review and outcome.review["action_request"]["action"] == "review_script"
         shown = json.dumps(outcome.review)
         assert not any(v in shown for v in values), shown
-        assert "[email]" in shown and "1 email address, 1 phone number" in shown
+        # The writer kept the source's contact sentence out (brand rules); its verifier's
+        # note quoting the model's sentence was cleaned.
+        assert "[email]" in shown
         script = runner.state(job)["script"]
         assert not any(v in script.model_dump_json() for v in values)
         assert "7946" not in script.body_text()  # invented: the verifier removed it
@@ -192,13 +197,11 @@ def test_personal_data_is_taken_out_before_the_reviewer_sees_the_script(
             assert not any(v in stored for v in values), name
         outcome = runner.resume(job, APPROVE)
         qa = runner.state(job)["qa"]
-        assert qa.redactions == ["1 email address", "1 phone number"]
         pii = next(c for c in qa.checks if c.name == "pii")
-        assert pii.passed and "none left" in pii.message
+        assert pii.passed, pii
         outcome = runner.resume(job, APPROVE)
         text = Path(outcome.publication).read_text(encoding="utf-8")  # type: ignore[arg-type]
         assert not any(v in text for v in values)
-        assert "[email]" in text
         for record in runner.svc.objects.list(job):
             if record.name.startswith(("script", "qa", "final")):
                 data = Path(record.path).read_bytes().decode()

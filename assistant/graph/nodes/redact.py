@@ -26,7 +26,7 @@ STEP = "redact"
 def run(state: PipelineState, svc: Services) -> dict[str, object]:
     rules = BrandRules.load(svc.settings.resolved_brand_rules)
     script, redaction = redact_script(state["script"], rules.detector())
-    if not redaction.counts:
+    if not redaction.changed:
         emit(STEP, "no personal data in the script", 100)
         return {}
     job, version = state["job_id"], script.version
@@ -35,5 +35,8 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     svc.objects.put(job, "script.md", render_markdown(script, state["brief"],
                                                       rules.required_disclosure),
                     step=STEP, type="script", mime="text/markdown", version=version)
-    emit(STEP, "took out " + ", ".join(describe(redaction.counts)), 100)
+    where = [f"{', '.join(describe(redaction.counts))} from the piece"] if redaction.counts else []
+    where += [f"{', '.join(describe(redaction.in_notes))} from the writer's notes"
+              ] if redaction.in_notes else []
+    emit(STEP, "took out " + "; ".join(where), 100)
     return {"script": script}

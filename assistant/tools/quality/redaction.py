@@ -43,6 +43,13 @@ class Redaction:
     counts: Counter[str] = field(default_factory=Counter)
     sentences_dropped: int = 0
     sections_dropped: int = 0
+    # In the writer's own notes (a verifier quoting a sentence it removed): shown to the
+    # reviewer, so cleaned too, and counted apart from the piece.
+    in_notes: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.counts or self.in_notes)
 
     def notes(self) -> list[str]:
         if not self.counts:
@@ -142,8 +149,11 @@ def redact_script(script: Script, detector: Detector) -> tuple[Script, Redaction
         "sections": sections,
         "citations": citations,
     })
-    # The writer's own notes may quote a heading; they are cleaned but not counted twice.
-    notes = [replace(n, detector.find(n)) for n in script.notes]
+    notes = []
+    for note in script.notes:
+        found = detector.find(note)
+        redaction.in_notes.update(m.kind for m in found)
+        notes.append(replace(note, found))
     return updated.model_copy(update={"notes": notes + redaction.notes()}), redaction
 
 

@@ -17,11 +17,11 @@ from urllib.parse import urlparse
 
 import textstat
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from assistant.content import MAX_SECONDS, WORDS_PER_SECOND, Brief, QACheck, Research, Script
 from assistant.tools.knowledge.embeddings import Embedder
-from assistant.tools.quality.pii import Detector
+from assistant.tools.quality.pii import Detector, describe
 from assistant.tools.research.terms import TermStats
 
 
@@ -34,9 +34,7 @@ class BrandRules(BaseModel):
     allowed_contacts: list[str] = Field(default_factory=list)
     # How phone numbers written without a country code are read (ISO 3166 region).
     phone_region: str = Field("US", pattern=r"^[A-Za-z]{2}$")
-
-    def detector(self) -> Detector:
-        return Detector(self.phone_region, self.allowed_contacts)
+    _detector: Detector | None = PrivateAttr(None)
 
     @classmethod
     def load(cls, path: Path) -> BrandRules:
@@ -48,9 +46,20 @@ class BrandRules(BaseModel):
         except (OSError, yaml.YAMLError, ValueError) as exc:
             raise ConfigError(f"cannot read the brand rules file {path}: {exc}") from exc
 
+    def detector(self) -> Detector:
+        """The personal-data detector for these rules (their region and approved contacts)."""
+        if self._detector is None:
+            self._detector = Detector(self.phone_region, self.allowed_contacts)
+        return self._detector
+
     def banned_in(self, text: str) -> list[str]:
+        """The banned phrases in ``text``, and any personal data in it by kind (never the
+        value). Personal data is never a piece's to say unless it is an approved contact, so
+        the writer keeps a sentence that holds it out of its pool and its framing, as it
+        does one with a banned phrase; the redact step catches what a model adds."""
         lowered = text.lower()
-        return [p for p in self.banned_phrases if p.lower() in lowered]
+        found = [p for p in self.banned_phrases if p.lower() in lowered]
+        return found + [f"personal data ({name})" for name in describe(self.detector().count(text))]
 
 
 # --- reading grade (Flesch-Kincaid) -------------------------------------------------------
