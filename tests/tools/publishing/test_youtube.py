@@ -227,7 +227,10 @@ def test_not_set_up_or_not_connected_is_said_before_any_call(tmp_path: Path) -> 
     assert any("/connect youtube" in p for p in problems)
 
 
-def test_an_unreachable_api_is_one_line(tmp_path: Path) -> None:
+def test_an_unreachable_api_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import googleapiclient.http
+
+    monkeypatch.setattr(googleapiclient.http.time, "sleep", lambda s: None)  # retries, at once
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
