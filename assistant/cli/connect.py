@@ -45,4 +45,4 @@ def connect(
                       f"[bold]{device.user_code}[/] (valid {device.expires_in // 60} minutes); "
                       "waiting for your approval...")
         info = oauth.device_finish(settings, svc.db, owner, device)
-    console.print(f"connected: {info.display_name}")
+    console.print(f"connected YouTube: {info.display_name}")

@@ -317,8 +317,8 @@ def _store(settings: Settings, db: Database, owner: Owner, client: Provider,
 
 
 def _display_name(settings: Settings, platform: str, access_token: str) -> str:
-    """'YouTube: <channel title>' / 'TikTok: <display name>' for /platforms; the plain
-    platform name when the profile cannot be read (the account works all the same)."""
+    """The channel title (YouTube) or display name (TikTok) /platforms shows; 'YouTube
+    account' when the profile cannot be read (the account works all the same)."""
     title = "YouTube" if platform == "youtube" else "TikTok"
     if platform == "youtube":
         url = settings.youtube_api_url.rstrip("/") + "/youtube/v3/channels"
@@ -335,4 +335,4 @@ def _display_name(settings: Settings, platform: str, access_token: str) -> str:
             name = answer["data"]["user"]["display_name"]
     except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
         return f"{title} account"
-    return f"{title}: {str(name)[:200]}"
+    return str(name)[:200] or f"{title} account"

@@ -110,7 +110,7 @@ def test_youtube_web_flow_stores_tokens_that_publish(youtube: YouTubeStandIn, se
 
     account = AccountStore.from_settings(settings, services.db).get(owner, "youtube")
     assert account is not None and account.credentials["refresh_token"].startswith("1//")
-    assert account.display_name == "YouTube: Tides Explained"
+    assert account.display_name == "Tides Explained"
     assert account.expires_at is not None and account.expires_at > datetime.now(UTC)
 
     from assistant.content import Brief, Script
@@ -136,7 +136,7 @@ def test_tiktok_web_flow_uses_tiktoks_pkce_and_keeps_the_open_id(
     assert page.status_code == 200, page.text
     account = AccountStore.from_settings(settings, services.db).get(owner, "tiktok")
     assert account is not None and account.credentials["open_id"] == "-000OpenId"
-    assert account.display_name == "TikTok: Tides Explained"
+    assert account.display_name == "Tides Explained"
     assert account.credentials["access_token"] in tiktok.tokens
 
 
@@ -223,7 +223,7 @@ def test_assistant_connect_youtube_prints_the_code_and_connects(
     out, errors = run.communicate(timeout=60)
     assert run.returncode == 0, errors
     assert device.user_code in out and "https://www.google.com/device" in out
-    assert "connected: YouTube: Tides Explained" in out
+    assert "connected YouTube: Tides Explained" in out
     assert "yt-secret" not in out + errors
 
 
