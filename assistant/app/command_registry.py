@@ -13,6 +13,8 @@ and anything below the app layer; never :mod:`assistant.app.commands` or the con
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -61,3 +63,31 @@ def register(name: str, usage: str, *, secret_args: bool = False) -> Callable[[H
         return run
 
     return wrap
+
+
+# --- secret answers ---------------------------------------------------------------------------
+# A command whose argument is secret (secret_args: /connect wordpress's application password)
+# asks for it with ask_secret(); the conversation gives the person's next message to the
+# answer before anything else (a slash command instead cancels the question), and never
+# echoes, logs or keeps it. The reply carries data["forget_message"] = True: a channel that
+# can delete the person's message (Telegram, Discord) or keeps a history (the web chat) drops
+# it. Questions live in this process for SECRET_TTL_S, like the other pending questions.
+SECRET_TTL_S = 300.0
+SecretAnswer = Callable[[str], list[OutEvent]]
+_SECRETS: dict[ChannelUser, tuple[float, SecretAnswer]] = {}
+_SECRETS_LOCK = threading.Lock()
+
+
+def ask_secret(user: ChannelUser, answer: SecretAnswer) -> None:
+    """Hand ``user``'s next message to ``answer`` (once, within SECRET_TTL_S)."""
+    with _SECRETS_LOCK:
+        _SECRETS[user] = (time.monotonic() + SECRET_TTL_S, answer)
+
+
+def take_secret_answer(user: ChannelUser) -> SecretAnswer | None:
+    """The question waiting for ``user``'s secret, removed; None when there is none."""
+    with _SECRETS_LOCK:
+        found = _SECRETS.pop(user, None)
+    if found is None or found[0] < time.monotonic():
+        return None
+    return found[1]

@@ -22,7 +22,7 @@ from assistant.app import commands as cmd
 from assistant.app.background import JobThreads
 from assistant.app.bus import EventBus, make_bus
 from assistant.app.command_registry import REGISTRY as GROUP_COMMANDS
-from assistant.app.command_registry import CommandContext
+from assistant.app.command_registry import CommandContext, take_secret_answer
 from assistant.app.events import (
     REVIEW_ACTIONS,
     Callback,
@@ -180,6 +180,9 @@ class Conversation:
         with self._lock:
             confirm = self._confirm.pop(user, None)
             pending = self._clarify.pop(user, None)
+        secret = take_secret_answer(user)  # an application password we asked for: never kept
+        if secret is not None and not text.startswith("/"):
+            return secret(text)
         if text.startswith("/"):
             return self._command(user, cmd.parse_command(text))
         if confirm is not None:

@@ -53,7 +53,12 @@ def show(
         files.add_row(a["name"], str(a["version"]), a["type"], str(a["size"]), a["link"] or "-")
     console.print(files)
     for p in report["publications"]:
-        console.print(f"published to {p['platform']}: {p['location']}")
+        said = {"published": "published to", "scheduled": "scheduled on",
+                "pending": "publishing to", "failed": "not published to"}.get(p["status"], "on")
+        when = f" at {p['publish_at']:%Y-%m-%d %H:%M} UTC" if p["status"] == "scheduled" \
+            and p["publish_at"] else ""
+        console.print(f"{said} {p['platform']}{when}: {p['error'] or p['url'] or p['location']}"
+                      + (f" (id {p['id']})" if p["id"] else ""), soft_wrap=True)
 
 
 def job_report(svc: Services, job_id: str) -> dict[str, Any]:
@@ -83,7 +88,10 @@ def job_report(svc: Services, job_id: str) -> dict[str, Any]:
             for a in svc.objects.list(job_id)
         ],
         "publications": [
-            {"platform": p.platform, "location": p.post_url, "published_at": p.published_at}
+            {"platform": p.platform, "status": p.status, "id": p.platform_post_id,
+             "url": str(p.meta.get("url") or p.post_url or ""), "location": p.post_url,
+             "published_at": p.published_at if p.status == "published" else None,
+             "publish_at": p.publish_at, "error": p.error}
             for p in svc.repo.publications(job_id)
         ],
     }

@@ -84,6 +84,8 @@ def make(
                 depth=depth, language=lang or detect_language(topic))
         except ValidationError as exc:
             raise InputError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        if to is not None:
+            brief = brief.model_copy(update={"platforms": _platforms(to)})
         seeded = svc.kb().seed_sample_if_empty()
         if seeded:
             console.print(f"[dim]knowledge base was empty: loaded {len(seeded)} bundled sample "
@@ -116,6 +118,17 @@ def resume(
             decision = ReviewDecision(action=chosen[0], notes=revise or "", by=_who(svc))
         outcome = runner.resume(job_id, decision, ProgressPrinter())
         _drive(runner, outcome, yes, force)
+
+
+def _platforms(text: str) -> list[str]:
+    from assistant.tools.publishing import PLATFORMS, parse_platforms, unknown_platforms
+
+    names = parse_platforms(text)
+    unknown = unknown_platforms(names)
+    if unknown or not names:
+        raise InputError(f"unknown platform {', '.join(unknown) or repr(text)} in --to; "
+                         f"choose from {', '.join(PLATFORMS)}")
+    return names
 
 
 def _check_force(yes: bool, force: bool) -> None:

@@ -145,8 +145,10 @@ def publishers_for(settings: Settings, accounts: Mapping[str, Mapping[str, Any]]
     targets = []
     for name in names:
         platform = PLATFORMS[name]
-        credentials = accounts.get(name) or platform.settings_credentials(settings)
-        targets.append(Target(platform.build(settings), dict(credentials)))
+        # a connected account's values win; the settings fill in what it does not hold
+        # (a connected Telegram channel is posted to by the configured bot's token)
+        credentials = {**platform.settings_credentials(settings), **accounts.get(name, {})}
+        targets.append(Target(platform.build(settings), credentials))
     return targets
 
 

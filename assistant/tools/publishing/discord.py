@@ -50,6 +50,16 @@ class DiscordWebhookPublisher:
         self.timeout = settings.publish_timeout_s
         self.transport = transport
 
+    def verify(self, credentials: Mapping[str, Any]) -> str:
+        """The webhook's name, once Discord says it exists."""
+        url = str(credentials.get("webhook_url", ""))
+        if not WEBHOOK.match(url):
+            raise PublishError("discord", "that is not a webhook URL (https://discord.com/api/"
+                               "webhooks/ID/TOKEN)")
+        with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
+            hook = _call(client, "GET", url.rstrip("/"))
+        return f"webhook {hook.get('name') or hook.get('id')}"
+
     def check(self, request: PublishRequest) -> list[str]:
         problems = check_limits(self.name, self.limits, request)
         url = str(request.credentials.get("webhook_url", ""))

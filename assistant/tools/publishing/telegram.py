@@ -38,10 +38,13 @@ CONNECT_HINT = ("/connect telegram @channel (with the bot as the channel's admin
 
 
 def credentials_from_settings(settings: Settings) -> dict[str, Any]:
-    if not (settings.telegram_token and settings.telegram_channel):
-        return {}
-    return {"token": settings.telegram_token.get_secret_value(),
-            "chat_id": settings.telegram_channel}
+    """The bot's token (a connected channel is posted to by this bot) and the channel."""
+    found: dict[str, Any] = {}
+    if settings.telegram_token and settings.telegram_token.get_secret_value():
+        found["token"] = settings.telegram_token.get_secret_value()
+    if settings.telegram_channel:
+        found["chat_id"] = settings.telegram_channel
+    return found
 
 
 def clip(text: str, limit: int) -> str:
@@ -62,6 +65,21 @@ class TelegramChannelPublisher:
         self.api = settings.telegram_api_url.rstrip("/")
         self.timeout = settings.publish_timeout_s
         self.transport = transport
+
+    def verify(self, credentials: Mapping[str, Any]) -> str:
+        """The channel's title, once the bot is found to be its admin allowed to post."""
+        if not credentials.get("token"):
+            raise PublishError("telegram", "the bot has no token: set ASSISTANT_TELEGRAM_TOKEN")
+        bot_id = str(credentials["token"]).split(":", 1)[0]
+        with self._client(credentials) as client:
+            chat = _call(client, "getChat", json={"chat_id": credentials["chat_id"]})
+            member = _call(client, "getChatMember",
+                           json={"chat_id": credentials["chat_id"], "user_id": int(bot_id)})
+        if member.get("status") not in ("administrator", "creator") \
+                or member.get("can_post_messages") is False:
+            raise PublishError("telegram", "the bot is not an admin of that channel allowed to "
+                               "post: add it under Channel > Administrators")
+        return str(chat.get("title") or credentials["chat_id"])
 
     def check(self, request: PublishRequest) -> list[str]:
         problems = check_limits(self.name, self.limits, request)

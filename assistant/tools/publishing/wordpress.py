@@ -67,6 +67,12 @@ class WordPressPublisher:
         self.timeout = settings.publish_timeout_s
         self.transport = transport
 
+    def verify(self, credentials: Mapping[str, Any]) -> str:
+        """Who the credentials log in as ('Ada on blog.example.com'); PublishError if none."""
+        with self._client(credentials) as client:
+            me = _call(client, "GET", "/wp/v2/users/me", params={"context": "edit"}).json()
+            return f"{me.get('name') or me.get('username')} on {client.base_url.host}"
+
     def check(self, request: PublishRequest) -> list[str]:
         problems = check_limits(self.name, self.limits, request)
         url = str(request.credentials.get("url", ""))
@@ -76,6 +82,9 @@ class WordPressPublisher:
 
     def publish(self, request: PublishRequest) -> Publication:
         with self._client(request.credentials) as client:
+            # who we are, first: WordPress answers a wrong application password by treating
+            # the request as anonymous, whose errors ('invalid status') would mislead
+            _call(client, "GET", "/wp/v2/users/me", params={"context": "edit"})
             post = self._existing_post(client, request)
             if post is None:
                 media_id = self._featured_media(client, request)

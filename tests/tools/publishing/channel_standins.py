@@ -171,6 +171,17 @@ class TelegramStandIn(StandIn):
             return self.error(400, "Bad Request: chat not found")
         if not self.bot_is_admin:
             return self.error(403, "Forbidden: bot is not a member of the channel chat")
+        if api_method == "getChat":
+            return 200, {"ok": True, "result": {**self._chat(), "description": ""}}
+        if api_method == "getChatMember":
+            bot_id = int(self.TOKEN.split(":")[0])
+            if str(fields.get("user_id")) != str(bot_id):
+                return self.error(400, "Bad Request: user not found")
+            return 200, {"ok": True, "result": {
+                "status": "administrator", "can_post_messages": True, "can_edit_messages": True,
+                "can_be_edited": False, "can_manage_chat": True, "can_delete_messages": True,
+                "user": {"id": bot_id, "is_bot": True, "first_name": "Studio",
+                         "username": "studio_test_bot"}}}
         message: dict[str, Any] = {
             "message_id": self.next_id(), "date": int(time.time()),
             "sender_chat": self._chat(), "chat": self._chat()}

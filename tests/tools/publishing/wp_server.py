@@ -54,6 +54,7 @@ ROUTER = """<?php
 // What Apache's rewrite rules do for WordPress, for PHP's built-in server.
 define('ABSPATH', %(site)s . '/');
 $path = parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH);
+file_put_contents(%(log)s, $_SERVER['REQUEST_METHOD'] . ' ' . $path . "\n", FILE_APPEND);
 if (preg_match('#^/wp-json(/.*)?$#', $path, $m)) {
     $_GET['rest_route'] = isset($m[1]) && $m[1] !== '' ? $m[1] : '/';
     $_SERVER['SCRIPT_NAME'] = '/index.php';
@@ -108,6 +109,11 @@ class WordPressSite:
     site: Path
     database: str
     process: subprocess.Popen[bytes]
+
+    def requests(self) -> list[str]:
+        """'POST /wp-json/wp/v2/media', ... every request the site was sent, in order."""
+        log = self.site.parent / "requests.log"
+        return log.read_text().splitlines() if log.exists() else []
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=f"{self.url}/wp-json", auth=(self.user, self.app_password),
@@ -164,7 +170,8 @@ def make_site(root: Path, url: str, database: str) -> Path:
         "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT"))
     (site / "wp-config.php").write_text(CONFIG % {
         "db": php(database), "url": php(url), "content": php(str(content)), "salts": salts})
-    (root / "router.php").write_text(ROUTER % {"site": php(str(site))})
+    (root / "router.php").write_text(ROUTER % {"site": php(str(site)),
+                                               "log": php(str(root / "requests.log"))})
     return site
 
 
