@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
-from assistant.api import errors, schemas
+from assistant.api import errors, metering, schemas
 from assistant.api.context import ApiContext
 from assistant.api.events import EventHub
 from assistant.api.keys import ApiKeys
@@ -54,6 +54,7 @@ def create_api(conv: Conversation, *, heartbeat_s: float = 15.0,
     app.state.api = ApiContext(conv, ApiKeys(conv.svc.db), EventHub(conv),
                                make_rate_limiter(conv.svc.settings), heartbeat_s=heartbeat_s)
     errors.install(app)
+    metering.install(app)
     for router in routers():
         app.include_router(router, prefix=API_PREFIX)
     if serve_media:

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from assistant.api.context import ApiContext, context
 from assistant.api.errors import ApiError
 from assistant.api.keys import Principal
+from assistant.app.quotas import check_api_request
 
 # auto_error=False: a missing header is our own 401 JSON error, not FastAPI's 403
 bearer = HTTPBearer(auto_error=False, description="An API key from `assistant apikey create`.")
@@ -28,5 +29,7 @@ async def principal(
     found = await asyncio.to_thread(ctx.keys.authenticate, credentials.credentials.strip())
     if found is None:
         raise ApiError(401, "unauthorized", "that API key is unknown or revoked")
-    request.state.principal = found
+    # the tier's API requests per day (a 402 quota_exceeded once they are used up)
+    await asyncio.to_thread(check_api_request, ctx.svc.db, ctx.settings, found.profile_id)
+    request.state.principal = found  # counted by assistant.api.metering
     return found

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.api.schemas import PATTERN_HINTS
 from assistant.app.identity import Refused
 from assistant.errors import (
     AssistantError,
@@ -121,6 +122,9 @@ def _validation_message(errors: list[Any]) -> str:
     first = errors[0]
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
     message = str(first.get("msg", "is not valid")).removeprefix("Value error, ")
+    field = str(first.get("loc", ("",))[-1])
+    if first.get("type") == "string_pattern_mismatch" and field in PATTERN_HINTS:
+        message = PATTERN_HINTS[field]
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where}: {message}{more}"[:500]
 
@@ -168,6 +172,8 @@ def install(app: FastAPI) -> None:
 # The error responses every authenticated route may give, for the OpenAPI document.
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing, unknown or revoked API key"},
+    402: {"model": ErrorBody, "description": "A limit of your plan (quota_exceeded): the "
+                                             "message says how to upgrade"},
     422: {"model": ErrorBody, "description": "The request is not valid"},
     429: {"model": ErrorBody, "description": "Too many requests"},
     503: {"model": ErrorBody, "description": "A service the request needs is unavailable"},

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from assistant.content import TOPIC_MAX_CHARS, Depth, Format, Style
 
 API_VERSION = "1.0.0"
+# What a field's pattern means, in words, for the 422 message (a regex says nothing to a user)
+PATTERN_HINTS = {
+    "topic": "the topic is empty: say what the content should be about",
+    "lang": "not a language code: use one like en, es or fr",
+}
 JobStatus = Literal["pending", "processing", "review", "published", "rejected", "failed",
                     "cancelled"]
 ReviewAction = Literal["approve", "revise", "reject"]
@@ -23,19 +28,30 @@ class Health(BaseModel):
 class JobCreate(BaseModel):
     """A new job: what to make. The same values as ``/new`` in chat."""
 
-    topic: str = Field(min_length=1, max_length=TOPIC_MAX_CHARS,
-                       examples=["how tides work"])
+    topic: str = Field(min_length=1, max_length=TOPIC_MAX_CHARS, pattern=r"[^\W_]",
+                       examples=["how tides work"],
+                       description="What it is about (at least one letter or digit).")
     format: Format = "blog"
     style: Style = "casual"
     seconds: int | None = Field(None, gt=0, le=100_000,
                                 description="Target length of spoken formats, in seconds.")
     words: int | None = Field(None, gt=0, le=100_000, description="Target length in words.")
-    depth: Depth = "shallow"
+    depth: Depth | None = Field(None, description="How hard research looks (default: by "
+                                                  "format, as in chat).")
     lang: str = Field("en", min_length=2, max_length=16,
+                      pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$",
                       description="Language of the content, an ISO 639-1 code (en, es, fr).")
-    publish_to: list[str] | None = Field(
+    publish_to: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(
         None, max_length=10, description="Platforms to publish to once approved (default: "
-                                         "the configured publisher).")
+                                         "the server's ASSISTANT_PUBLISH_TO).")
+
+    @field_validator("topic")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        # chat never starts a job on a topic of spaces or zero-width characters either
+        if not any(ch.isalnum() for ch in value):
+            raise ValueError("the topic is empty: say what the content should be about")
+        return value
 
 
 class ReviseRequest(BaseModel):

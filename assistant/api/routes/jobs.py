@@ -23,6 +23,7 @@ from assistant.app.events import ChannelUser, OutEvent
 from assistant.app.runner import FINISHED
 from assistant.content import Brief, Depth
 from assistant.errors import InputError, JobStateError
+from assistant.tools.publishing import PLATFORMS, unknown_platforms
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=COMMON_ERRORS)
 
@@ -37,25 +38,25 @@ def as_channel_user(who: Principal) -> ChannelUser:
 class ApiRequest(RequestParse):
     """A request as the API takes it: the chat request's fields and the API's own."""
 
-    depth: Depth = "shallow"
+    depth: Depth | None = None
     language: str = "en"
     publish_to: tuple[str, ...] = ()
 
     def brief(self, user: str) -> Brief:
         if not self.topic:
             raise InputError("say what it should be about")
+        platforms = list(dict.fromkeys(p.strip().lower() for p in self.publish_to))
+        unknown = unknown_platforms(platforms)
+        if unknown:
+            raise InputError(f"publish_to: unknown platform {', '.join(map(repr, unknown))}; "
+                             f"available: {', '.join(PLATFORMS)}")
         try:
             brief = Brief.create(self.topic, self.format or "blog", self.style or "casual",
                                  seconds=self.seconds, words=self.words, user=user,
                                  depth=self.depth, language=self.language)
         except ValidationError as exc:
             raise InputError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
-        if self.publish_to:
-            if "publish_to" not in Brief.model_fields:
-                raise InputError("choosing platforms per job is not available on this server "
-                                 "yet: leave publish_to out to use its publisher")
-            brief = brief.model_copy(update={"publish_to": list(self.publish_to)})
-        return brief
+        return brief.model_copy(update={"platforms": platforms}) if platforms else brief
 
 
 def _refused(events: list[OutEvent]) -> None:
