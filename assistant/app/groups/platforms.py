@@ -22,6 +22,7 @@ from collections.abc import Callable
 from assistant.app.command_registry import CommandContext, ask_secret, register
 from assistant.app.events import OutEvent, say
 from assistant.errors import AssistantError, InputError
+from assistant.infra import logmask
 from assistant.tools.publishing import PLATFORMS
 from assistant.tools.publishing.accounts import AccountStore, Owner, fernet_for
 from assistant.tools.publishing.discord import DiscordWebhookPublisher
@@ -59,6 +60,7 @@ def connect_wordpress(ctx: CommandContext, args: list[str]) -> list[OutEvent]:
 
     def answer(text: str) -> list[OutEvent]:
         password = text.strip()
+        logmask.register([password])  # whatever logs this message from now on masks it
         if not password:
             raise InputError("that was empty: send /connect wordpress again to retry")
         credentials = {"url": url, "user": user, "app_password": password}

@@ -43,6 +43,7 @@ from sqlalchemy import select
 
 from assistant.config import Settings
 from assistant.errors import ConfigError
+from assistant.infra import logmask
 from storage.db import Database
 from storage.models import ConnectedAccount
 
@@ -183,12 +184,20 @@ class AccountStore:
                               "ASSISTANT_SECRET_KEY (was it changed?): connect it again"
                               ) from None
         value = json.loads(data)
-        return value if isinstance(value, dict) else {}
+        credentials = value if isinstance(value, dict) else {}
+        # from now on no log line of this process shows them (an httpx request line would
+        # carry a webhook's token in its URL)
+        logmask.register(str(v) for k, v in credentials.items() if _is_secret(k))
+        return credentials
 
     @staticmethod
     def _row(s: Any, owner: Owner, platform: str) -> ConnectedAccount | None:
         return s.scalars(select(ConnectedAccount).where(
             ConnectedAccount.owner == owner.key, ConnectedAccount.platform == platform)).first()
+
+
+def _is_secret(key: str) -> bool:
+    return any(word in key for word in ("password", "token", "secret", "webhook", "key"))
 
 
 def _info(row: ConnectedAccount) -> AccountInfo:
