@@ -78,8 +78,9 @@ rebuild-llama:
 
 install: system-deps $(STAMP)
 
-# PostgreSQL, Redis and RabbitMQ on 127.0.0.1 for the tests: installed when missing, started
-# when down (a bare Debian 12 included); only checks when they are up.
+# PostgreSQL, Redis, RabbitMQ and MariaDB on 127.0.0.1 for the tests, and Debian's WordPress
+# with PHP (the publishing tests serve it): installed when missing, started when down (a bare
+# Debian 12 included); only checks when they are up.
 services:
 	@.ci/services
 
