@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -40,9 +41,11 @@ def callback_for(app: Callable[[], WebApp]) -> Callable[[str, Request], Awaitabl
             return _page("Not found", "There is no sign-in to finish at this address.", 404)
         query = request.query_params
         if query.get("error"):
-            # the person declined, or the provider refused the request: nothing to store
-            reason = (query.get("error_description") or query["error"])[:200]
-            return _page(f"{title} not connected", f"{title} did not connect: {reason}.", 400)
+            # the person declined, or the provider refused the request: nothing to store.
+            # Only a well-formed error code is shown, never free text from the address bar.
+            code = query["error"] if re.fullmatch(r"[a-z_]{1,40}", query["error"]) else "error"
+            return _page(f"{title} not connected", f"{title} did not connect ({code}): send "
+                         f"/connect {platform} in the chat to try again.", 400)
         web = app()
         try:
             info = await asyncio.to_thread(oauth.complete, web.settings, web.svc.db, platform,

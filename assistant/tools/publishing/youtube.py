@@ -43,8 +43,8 @@ THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024  # YouTube's custom thumbnail limit
 PRIVATE_NOTICE = ("uploaded as private: YouTube keeps uploads from API projects that have not "
                   "passed its audit private, whatever is asked; make it public in YouTube "
                   "Studio or have the project audited")
-QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded", "rateLimitExceeded",
-                 "userRateLimitExceeded", "uploadLimitExceeded"}
+QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
+RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 
 
 class YouTubePublisher:
@@ -307,10 +307,17 @@ def _publish_error(exc: Exception, api_url: str) -> PublishError:
         return exc
     if isinstance(exc, HttpError):
         reason, status = _reason(exc), exc.resp.status
-        if status == 429 or reason in QUOTA_REASONS:
+        if reason in QUOTA_REASONS:
             return PublishError(NAME, f"the YouTube API quota is used up ({reason}): the daily "
                                 "quota resets at midnight Pacific time; publish again then",
                                 detail=f"HTTP {status} {reason}")
+        if status == 429 or reason in RATE_REASONS:
+            return PublishError(NAME, f"YouTube is limiting this project's request rate "
+                                f"({reason}): publish again in a few minutes; the upload resumes",
+                                detail=f"HTTP {status} {reason}")
+        if reason == "uploadLimitExceeded":
+            return PublishError(NAME, "the channel reached YouTube's upload limit for now "
+                                "(uploadLimitExceeded): publish again tomorrow")
         if status == 401:
             return PublishError(NAME, "YouTube refused the connected account's token: "
                                 "reconnect with /connect youtube")

@@ -73,7 +73,7 @@ def test_the_web_app_serves_the_callback_and_stores_the_account(
             time.sleep(0.5)
 
         declined = httpx.get(f"{base}/oauth/youtube/callback", params={"error": "access_denied"})
-        assert declined.status_code == 400 and "did not connect" in declined.text
+        assert declined.status_code == 400 and "did not connect (access_denied)" in declined.text
 
         settings = Settings(_env_file=None, **{k.removeprefix("ASSISTANT_").lower(): v
                                                for k, v in env.items()

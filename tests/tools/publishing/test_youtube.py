@@ -210,6 +210,20 @@ def test_quota_exceeded_is_one_clear_line(standin: YouTubeStandIn, tmp_path: Pat
     assert standin.videos == {}
 
 
+def test_rate_limited_after_retries_is_one_clear_line(standin: YouTubeStandIn, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import googleapiclient.http
+
+    monkeypatch.setattr(googleapiclient.http.time, "sleep", lambda s: None)
+    standin.rate_limited = True
+    with pytest.raises(PublishError) as caught:
+        YouTubePublisher(settings_for(standin.url, tmp_path)).publish(
+            a_request(tmp_path, standin.issue_tokens()))
+    assert "(rateLimitExceeded)" in caught.value.user_message
+    opened = [r for r in standin.requests if r == ("POST", "/upload/youtube/v3/videos")]
+    assert len(opened) == 4 and standin.videos == {}  # the first try and three retries
+
+
 def test_metrics_read_the_statistics(standin: YouTubeStandIn, tmp_path: Path) -> None:
     request = a_request(tmp_path, standin.issue_tokens())
     publisher = YouTubePublisher(settings_for(standin.url, tmp_path))

@@ -72,6 +72,7 @@ class YouTubeStandIn:
         self.device_interval = 1
         self.channel_title = "Tides Explained"
         self.quota_left = 10_000
+        self.rate_limited = False
         self.token_lifetime_s = 3599
         self.requests: list[tuple[str, str]] = []
         # after this many accepted chunks the server keeps the next answer until released
@@ -191,6 +192,9 @@ class YouTubeStandIn:
         problem = _metadata_problem(snippet, status)
         if problem:
             return _send(h, 400, google_error(400, problem[0], problem[1]))
+        if self.rate_limited:
+            return _send(h, 429, google_error(429, "rateLimitExceeded", "Too many requests.",
+                                              domain="usageLimits"))
         if self.quota_left < 100:  # an upload costs ~100 units
             return _send(h, 403, google_error(
                 403, "quotaExceeded", "The request cannot be completed because you have "
