@@ -18,7 +18,18 @@ from assistant.api import errors, metering, schemas
 from assistant.api.context import ApiContext
 from assistant.api.events import EventHub
 from assistant.api.keys import ApiKeys
-from assistant.api.routes import billing, content, events, health, jobs, kb, media, usage, webhooks
+from assistant.api.routes import (
+    account,
+    billing,
+    content,
+    events,
+    health,
+    jobs,
+    kb,
+    media,
+    usage,
+    webhooks,
+)
 from assistant.app.webhook_delivery import DeliveryWorker
 from assistant.infra.ratelimit import make_rate_limiter
 
@@ -32,7 +43,7 @@ VERSION = schemas.API_VERSION
 def routers() -> list[APIRouter]:
     """Every area's router, mounted under API_PREFIX. Another area adds its own here."""
     return [health.router, jobs.router, kb.router, content.router, usage.router,
-            events.router, webhooks.router, billing.router]
+            events.router, webhooks.router, billing.router, account.router]
 
 
 def create_api(conv: Conversation, *, heartbeat_s: float = 15.0,

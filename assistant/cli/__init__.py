@@ -19,6 +19,7 @@ from assistant.cli.apikey import apikey_app
 from assistant.cli.common import console, err, services
 from assistant.cli.connect import connect as connect_command
 from assistant.cli.kb import kb_app
+from assistant.cli.privacy import privacy_app
 from assistant.cli.users import user_app
 from assistant.config import Settings
 from assistant.errors import AssistantError
@@ -34,6 +35,7 @@ for command in (make_commands.make, make_commands.resume, jobs_commands.jobs,
     app.command()(command)
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(privacy_app, name="privacy")
 app.command(name="api")(api_command)
 
 __all__ = ["app", "console", "err", "main", "services"]

@@ -6,7 +6,9 @@ job goes through; a forged signature is 400 and changes nothing; webhooks are re
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -142,3 +144,26 @@ def test_webhooks_through_the_api(idle_api: Api, monkeypatch: pytest.MonkeyPatch
     unknown = api.client.post("/api/v1/webhooks", headers=alice,
                               json={"url": "http://127.0.0.1:9/", "events": ["job.nope"]})
     assert unknown.status_code == 422
+
+
+def test_export_and_delete_me(idle_api: Api) -> None:
+    api, alice = idle_api, idle_api.auth("alice")
+    job_id = api.client.post("/api/v1/jobs", headers=alice, json=JOB).json()["id"]
+    exported = api.client.get("/api/v1/users/me/export", headers=alice)
+    assert exported.status_code == 200
+    assert exported.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as zf:
+        assert [j["id"] for j in json.loads(zf.read("rows/jobs.json"))] == [job_id]
+        keys = json.loads(zf.read("rows/api_keys.json"))
+        assert keys and all(k["key_hash"] == "[withheld]" for k in keys)
+
+    wrong = api.client.request("DELETE", "/api/v1/users/me", headers=alice,
+                               json={"confirm": "bob"})
+    assert wrong.status_code == 422 and '"confirm": "alice"' in wrong.json()["error"]["message"]
+    done = api.client.request("DELETE", "/api/v1/users/me", headers=alice,
+                              json={"confirm": "alice"})
+    assert done.status_code == 200, done.text
+    assert done.json()["jobs"] == 1 and done.json()["rows"]["profiles"] == 1
+    # the key went with the account; bob's stays
+    assert api.client.get("/api/v1/jobs", headers=alice).status_code == 401
+    assert api.client.get("/api/v1/jobs", headers=api.auth("bob")).status_code == 200
