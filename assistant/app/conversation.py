@@ -32,6 +32,7 @@ from assistant.app.events import (
     refuse,
     say,
 )
+from assistant.app.groups.reports import offer_defaults
 from assistant.app.identity import IdentityLinks, check_review
 from assistant.app.knowledge import add_files as kb_add
 from assistant.app.knowledge import kb_reply
@@ -258,12 +259,14 @@ class Conversation:
     # --- jobs ------------------------------------------------------------------------------
 
     def _start(self, user: ChannelUser, request: cmd.RequestParse) -> list[OutEvent]:
-        brief = request.brief(self.username(user))
+        given = {k for k, v in vars(request).items() if v is not None}  # what they said
+        brief, advice = offer_defaults(self.svc, request.brief(self.username(user)), given)
         job_id = self.runner.create(brief)
         self._subs.watch(job_id, user)
         self._jobs.launch(job_id, lambda sink: self.runner.start(job_id, brief, sink))
         return [say(job_id, f"Started {job_id}: {cmd.describe_brief(brief)}. I will show "
-                            "the progress here and ask you to review the script.")]
+                            "the progress here and ask you to review the script."
+                            + (f"\n{advice}" if advice else ""))]
 
     def cancel(self, user: ChannelUser, job_id: str) -> list[OutEvent]:
         """Cancel a job; a running one stops after the step it is on."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import socket
 import threading
 import uuid
@@ -31,6 +32,7 @@ from sqlalchemy import select
 
 from assistant.app.events import OutEvent, say
 from assistant.app.groups.reports import build_report
+from assistant.config import Settings
 from assistant.content import Publication
 from assistant.errors import AssistantError
 from assistant.tools.publishing import PublishRequest, publishers_for
@@ -54,6 +56,10 @@ Clock = Callable[[], datetime]
 DuePublish = Callable[[PublicationRecord], Publication]
 Deliver = Callable[[OutEvent], None]
 LEASE_TTL_S = 300.0  # renewed every third while an upload runs
+# a loop that was down at report time still sends it within a day, not a week later
+REPORT_LATE_MAX = timedelta(days=1)
+# the pieces a weekly report shows: the last four weeks', whose counters still grow
+REPORT_WINDOW = timedelta(days=28)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 AUDIO_SUFFIXES = {".mp3", ".m4a", ".ogg", ".opus", ".wav", ".flac"}
 
@@ -202,10 +208,11 @@ class Scheduler:
     def send_weekly_reports(self, done: Round) -> None:
         now = self.clock()
         slot = self.last_report_time(now)
-        if slot is None:
-            return
-        since = slot - timedelta(days=7)
-        title = f"Weekly report to {slot.astimezone(zone(self.svc.settings)):%a %d %b}"
+        if slot is None or now - slot > REPORT_LATE_MAX:
+            return  # a week's report is sent on its day, or not: the next one comes
+        since = slot - REPORT_WINDOW
+        local = slot.astimezone(zone(self.svc.settings))
+        title = f"Weekly report to {local:%a} {local.day} {local:%b}"
         for audience, organization_id, username in self.analytics.audiences():
             if self.schedule.report_sent(audience, slot):
                 continue
@@ -252,3 +259,43 @@ def _addressed(event: OutEvent, username: str) -> OutEvent:
     from dataclasses import replace
 
     return replace(event, data={**event.data, "to": username})
+
+
+# --- running it -----------------------------------------------------------------------------
+
+
+def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> int:
+    """`assistant scheduler` (and the thread in `assistant worker`): the loop until ``stop``
+    is set or the process is told to stop (SIGTERM, Ctrl-C). What it has to say (a piece
+    published, a weekly report) reaches the chat processes through the event bus, so it needs
+    ASSISTANT_REDIS_URL for that; without, it still publishes, and says so once."""
+    from assistant.app.bus import make_bus, new_origin
+    from assistant.app.runner import JobRunner
+    from assistant.app.studio import Services
+
+    svc = Services.create(settings)
+    runner = JobRunner(svc)
+    bus, origin = make_bus(settings), new_origin()
+    if not settings.redis_url:
+        log.warning("scheduler: no ASSISTANT_REDIS_URL, so its messages (published, weekly "
+                    "reports) reach no chat process; it still publishes what is due")
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    scheduler = Scheduler(svc, state_publisher(svc, runner.state),
+                          deliver=lambda event: bus.publish(event, origin))
+    try:
+        scheduler.run_forever(stop)
+    finally:
+        runner.close()
+        svc.close()
+    return 0
+
+
+def start_in_thread(settings: Settings) -> Callable[[], None]:
+    """The loop on a daemon thread of this process (the media worker's); returns a stopper."""
+    stop = threading.Event()
+    threading.Thread(target=run_scheduler, args=(settings, stop), daemon=True,
+                     name="scheduler").start()
+    return stop.set

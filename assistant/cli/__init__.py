@@ -33,6 +33,7 @@ for command in (make_commands.make, make_commands.resume, jobs_commands.jobs,
                 jobs_commands.show, serve_commands.chat, serve_commands.discord,
                 serve_commands.telegram, serve_commands.worker, connect_command):
     app.command()(command)
+app.command()(serve_commands.scheduler)  # due posts, metrics, reports
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(privacy_app, name="privacy")

@@ -46,9 +46,26 @@ def telegram() -> None:
 def worker(
     queues: str = typer.Option("gpu,cpu", help="Comma-separated queues: gpu, cpu."),
     concurrency: int | None = typer.Option(None, help="Tasks at once (default: settings)."),
+    scheduler_loop: bool = typer.Option(True, "--scheduler/--no-scheduler",
+                                        help="Also run the scheduler loop in this process."),
 ) -> None:
     """Start a media worker (Celery) that renders images, voice and video from the queue."""
     from assistant.infra.task_queue import run_worker
 
     names = [q.strip() for q in queues.split(",") if q.strip()]
-    raise SystemExit(run_worker(_long_running(), names, concurrency))
+    settings = _long_running()
+    if scheduler_loop:  # due publications, metrics, weekly reports: safe beside any other
+        from assistant.app.scheduler import start_in_thread
+
+        start_in_thread(settings)
+    raise SystemExit(run_worker(settings, names, concurrency))
+
+
+def scheduler() -> None:
+    """Run the scheduler alone: publish what is due, pull metrics, send weekly reports.
+
+    Any number may run (each claims what it does in the database); `assistant worker` runs
+    one too unless told --no-scheduler."""
+    from assistant.app.scheduler import run_scheduler
+
+    raise SystemExit(run_scheduler(_long_running()))

@@ -35,7 +35,7 @@ from assistant.channels.discord.buttons import (
     review_view,
 )
 from assistant.channels.discord.commands import add_commands
-from assistant.channels.discord.delivery import Courier
+from assistant.channels.discord.delivery import Courier, reply_files
 from assistant.channels.discord.files import (
     DOWNLOAD_LIMIT_MB,
     OOPS,
@@ -294,8 +294,9 @@ class StudioBot(discord.Client):
         lines = [e.text for e in events if e.kind == "text"]
         approval = next((e for e in events if e.kind == "approval_request"), None)
         if approval is None:
-            await interaction.response.send_message(clip("\n".join(lines) or "OK"),
-                                                    ephemeral=ephemeral)
+            files, too_big = reply_files(self.settings, events)  # the /report chart
+            await interaction.response.send_message(clip("\n".join([*lines, *too_big]) or "OK"),
+                                                    ephemeral=ephemeral, files=files)
             return
         content, _ = approval_text(approval)
         await interaction.response.send_message(

@@ -196,3 +196,16 @@ class Courier:
             state.message_id)
         await message.edit(content=state.board.render())
         state.last_edit, state.dirty = time.monotonic(), False
+
+
+def reply_files(settings: Settings, events: list[OutEvent]) -> tuple[list[discord.File], list[str]]:
+    """What a command's answer attaches (the /report chart), and a line for each file too
+    big to (said with its link when there is one)."""
+    files, lines = [], []
+    for event in (e for e in events if e.kind == "artifact"):
+        delivery = deliver_artifact(settings, event)
+        if delivery.attach is not None:
+            files.append(discord.File(delivery.attach))
+        else:
+            lines.append(delivery.text)
+    return files, lines

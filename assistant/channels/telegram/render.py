@@ -244,7 +244,7 @@ class Renderer:
 
     async def _send_one(self, chat_id: int, event: OutEvent, path: Path) -> None:
         kind = event.artifact_kind if path == Path(event.path) else "file"
-        caption = f"{event.job_id}: {path.name}"[:CAPTION_LIMIT]
+        caption = (f"{event.job_id}: {path.name}" if event.job_id else path.name)[:CAPTION_LIMIT]
         try:
             size = path.stat().st_size
         except OSError:

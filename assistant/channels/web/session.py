@@ -316,7 +316,12 @@ class ChatSession:
         url = media_url(self.app, event.job_id or "", str(path.resolve()),
                         self.app.conv.username(self.user))
         name = path.name
-        if event.artifact_kind == "video":
+        if not event.job_id and event.artifact_kind == "image":
+            # a command's image (the /report chart) belongs to no job, so no job's signed link
+            # may serve it: its bytes go with the message
+            element = cl.Image(name=name, content=path.read_bytes(), display="inline",
+                               size="large", mime=event.mime)
+        elif event.artifact_kind == "video":
             element = cl.Video(name=name, url=url, display="inline", mime=event.mime)
         elif event.artifact_kind == "audio":
             element = cl.Audio(name=name, url=url, display="inline", mime=event.mime)
