@@ -83,11 +83,19 @@ def test_transcripts_are_read_for_spoken_forms() -> None:
         "call 415 555 0132",
         "0 2 0 7 9 4 6 0 9 5 8",
         "write to jane at example dot org",
+        # what faster-whisper tiny.en heard in a voiceover that read out
+        # "+44 20 7946 0958" and "jane.doe@hedgehog-rescue.org" (before redaction existed)
+        "phone the rescue coordinator, Jane Doe, on plus 4427,946-0958, reporting",
+        "by email to jane.dowathedjogrescue.org with the photo",
     ]
     for text in spoken:
         assert US.find_spoken(text), text
-    for text in ["from 1998-2004 it grew", "it costs 1500 dollars in 2024", "one or two of them"]:
+    for text in ["from 1998-2004 it grew", "it costs 1500 dollars in 2024", "one or two of them",
+                 "about 1,500,000 hedgehogs", "pi is 3.14159265", "Follow for more, like this."]:
         assert US.find_spoken(text) == [], text
+    assert US.count("to jane.dowathedjogrescue.org", spoken=True) == {"address": 1}
+    approved = Detector("US", ["https://www.hedgehog-rescue.org/report"])
+    assert approved.find_spoken("visit hedgehog-rescue.org today") == []
 
 
 def test_approved_contacts_stay() -> None:

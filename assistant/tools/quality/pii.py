@@ -23,14 +23,16 @@ from dataclasses import dataclass, field
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher
 
-KINDS = ("email", "phone", "card", "ssn", "iban")
+KINDS = ("email", "phone", "card", "ssn", "iban", "address")
 PLACEHOLDERS = {"email": "[email]", "phone": "[phone]", "card": "[card number]",
-                "ssn": "[SSN]", "iban": "[IBAN]"}
+                "ssn": "[SSN]", "iban": "[IBAN]", "address": "[address]"}
 NAMES = {"email": ("email address", "email addresses"),
          "phone": ("phone number", "phone numbers"),
          "card": ("card number", "card numbers"),
          "ssn": ("US social security number", "US social security numbers"),
-         "iban": ("IBAN", "IBANs")}
+         "iban": ("IBAN", "IBANs"),
+         # only in a transcript: a web or email address as ASR heard it (find_spoken)
+         "address": ("web or email address", "web or email addresses")}
 # When two detectors claim the same characters, the more specific one wins.
 _PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
 
@@ -57,9 +59,15 @@ PHONE_CUE = re.compile(r"(?i)\b(?:call|calls|calling|phone|telephone|tel|mobile|
 _DIGIT_WORDS = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|double \w+)"
 SPOKEN_DIGITS = re.compile(rf"\b{_DIGIT_WORDS}(?:[\s,-]+{_DIGIT_WORDS}){{6,}}\b",
                            re.IGNORECASE)
-# A transcript writes a read-out number as digit groups; two years are a range, not a phone.
-DIGIT_RUN = re.compile(r"(?<![\d.,])\+?\d(?:[ -]?\d){6,}(?![\d.,])")
-YEAR_RANGE = re.compile(r"^(?:1[5-9]|20)\d\d ?[-–] ?(?:1[5-9]|20)?\d\d$")
+# A transcript writes a read-out number as digit groups, often oddly ("plus 4427,946-0958"
+# for +44 20 7946 0958, faster-whisper tiny.en); two years are a range, and a count in
+# thousands or a decimal is a quantity, not a phone.
+DIGIT_RUN = re.compile(r"(?<![\d.,])\+?\d(?:[ ,.-]?\d){6,}")
+NOT_A_PHONE = re.compile(r"^(?:(?:1[5-9]|20)\d\d ?[-–] ?(?:1[5-9]|20)?\d\d"
+                         r"|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+)$")
+# What ASR makes of a spoken address ("jane.dowathedjogrescue.org" for jane.doe@...): in a
+# voiceover, anything shaped like a domain is an email or web address being read out.
+DOMAIN = re.compile(rf"\b[A-Za-z0-9][\w-]*(?:\.[\w-]+)*\.{_TLDS}\b", re.IGNORECASE)
 
 # Lengths of the IBANs each country issues (ISO 13616 registry, SWIFT, 2024).
 IBAN_LENGTHS = {
@@ -164,7 +172,18 @@ class Detector:
         found += _digit_runs(text)
         found += [PIIMatch("phone", m.start(), m.end(), m.group())
                   for m in SPOKEN_DIGITS.finditer(text)]
+        found += [PIIMatch("address", m.start(), m.end(), m.group())
+                  for m in DOMAIN.finditer(text) if not self._allowed_domain(m.group())]
         return self._allowed_removed(text, _without_overlaps(found))
+
+    def _allowed_domain(self, heard: str) -> bool:
+        """An approved contact's own domain may be read out ("visit example.org")."""
+        domains = {e.rsplit("@", 1)[-1] for e in self.allowed_emails}
+        domains |= {re.sub(r"(?i)^(?:https?://|mailto:[^@]*@)?(?:www\.)?", "", u).split("/")[0]
+                    for u in self.allowed_urls}
+        heard = heard.lower()
+        return any(d and (heard == d.lower() or heard.endswith("." + d.lower()))
+                   for d in domains)
 
     def count(self, text: str, *, spoken: bool = False) -> Counter[str]:
         return Counter(m.kind for m in (self.find_spoken(text) if spoken else self.find(text)))
@@ -208,7 +227,7 @@ class Detector:
 
 def _digit_runs(text: str) -> list[PIIMatch]:
     return [PIIMatch("phone", m.start(), m.end(), m.group()) for m in DIGIT_RUN.finditer(text)
-            if not YEAR_RANGE.match(m.group())]
+            if not NOT_A_PHONE.match(m.group())]
 
 
 def _without_overlaps(found: list[PIIMatch]) -> list[PIIMatch]:
