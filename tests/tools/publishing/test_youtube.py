@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -179,6 +180,29 @@ def test_a_session_whose_answer_was_lost_is_found_finished(standin: YouTubeStand
     again.resume = resume
     assert publisher.publish(again).post_id == first.post_id
     assert len(standin.videos) == 1 and len(standin.sessions) == 1
+
+
+def test_a_session_opened_before_any_byte_arrived_is_continued(standin: YouTubeStandIn,
+                                                               tmp_path: Path) -> None:
+    """Killed right after YouTube handed out the session (saved before the first chunk):
+    the status query answers 308 without a Range, and the upload starts at byte 0 of it."""
+    saved: dict[str, Any] = {}
+    request = a_request(tmp_path, standin.issue_tokens(), saved=saved)
+    size = request.files["video"].stat().st_size
+    opened = httpx.post(f"{standin.url}/upload/youtube/v3/videos",
+                        params={"uploadType": "resumable", "part": "snippet,status"},
+                        json={"snippet": {"title": "How tides work"},
+                              "status": {"privacyStatus": "private",
+                                         "selfDeclaredMadeForKids": False}},
+                        headers={"Authorization": f"Bearer {request.credentials['access_token']}",
+                                 "X-Upload-Content-Length": str(size),
+                                 "X-Upload-Content-Type": "video/mp4"})
+    assert opened.status_code == 200
+    request.resume = {"session_uri": opened.headers["Location"], "size": size,
+                      "bytes_confirmed": 0}
+    publication = YouTubePublisher(settings_for(standin.url, tmp_path)).publish(request)
+    assert len(standin.sessions) == 1 and list(standin.videos) == [publication.post_id]
+    assert standin.video_bytes[publication.post_id] == request.files["video"].read_bytes()
 
 
 def test_an_expired_token_is_refreshed(standin: YouTubeStandIn, tmp_path: Path) -> None:
