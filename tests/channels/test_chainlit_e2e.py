@@ -329,3 +329,45 @@ def test_pending_approval_survives_a_server_restart(server: Server, browser: Any
     thread.click()
     sync_api.expect(page.get_by_text(f"Started {job_id}")).to_be_visible()
     shot(page, "09-history-after-restart")
+
+
+def seed_published_pieces(data_dir: Path, user: str) -> None:
+    """Three of ``user``'s pieces, published, with a week of pulled metrics each."""
+    from datetime import UTC, datetime, timedelta
+
+    from assistant.app.studio import Services
+    from assistant.config import Settings
+    from storage.analytics import AnalyticsRepository
+
+    svc = Services.create(Settings(_env_file=None, data_dir=data_dir))
+    try:
+        start = datetime.now(UTC) - timedelta(days=7)
+        for i, (fmt, platform, views) in enumerate(
+                [("short", "youtube", 3000.0), ("blog", "wordpress", 900.0),
+                 ("short", "tiktok", 5200.0)]):
+            job = f"job-e2e0000{i}"
+            svc.repo.create_job(job, title=f"Tides, part {i + 1}", content_type=fmt, user=user)
+            row = svc.repo.save_publication(job, platform, status="published",
+                                            location=f"http://127.0.0.1/{job}", post_id=job)
+            for day in range(7):
+                grown = views * (day + 1) / 7
+                AnalyticsRepository(svc.db).record(
+                    row.id, {"views": grown, "likes": grown / 12, "comments": grown / 90},
+                    start + timedelta(days=day, hours=i))
+    finally:
+        svc.close()
+
+
+def test_report_shows_the_chart_image(server: Server, browser: Any) -> None:
+    seed_published_pieces(server.data_dir, USER)
+    page = log_in(browser, server)
+    send(page, "/report")
+    sync_api.expect(page.get_by_text("3 pieces with metrics: 9,100 views").first).to_be_visible()
+    chart = page.locator("img[alt^='report-']").last
+    sync_api.expect(chart).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=chart.element_handle())
+    width = chart.evaluate("img => img.naturalWidth")
+    assert width == 1100  # the PNG the server drew, loaded in full
+    shot(page, "10-report-chart")
+    assert page.elsewhere == []
