@@ -21,7 +21,16 @@ import time
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from assistant.content import TEMPLATE_FOR_FORMAT, Brief, Research, Script, Section, Source
+from assistant.content import (
+    TEMPLATE_FOR_FORMAT,
+    Brief,
+    Research,
+    Script,
+    Section,
+    Source,
+    clip_words,
+    fit,
+)
 from assistant.errors import NoSourcesError
 from assistant.graph.progress import emit
 from assistant.graph.services import Services
@@ -139,9 +148,9 @@ def write(brief: Brief, research: Research, notes: list[str], rules: BrandRules,
         parts, report = verify_draft(drafts, sized, pool, embedder, said)
         writer_notes += report.notes()
         compose.fill(sized, pool, parts, said)
-        proposed: Framing | None = Framing(
-            title=draft.title[:80], hook=draft.hook[:160],
-            call_to_action=draft.call_to_action[:120], description=draft.description[:240])
+        proposed: Framing | None = fit(  # each cut at a word boundary to its bound
+            Framing, title=draft.title, hook=draft.hook, call_to_action=draft.call_to_action,
+            description=draft.description)
     else:
         kind = kind_of(sized, research.findings)
         parts = compose.plan(sized, pool, outline(sized, kind), said)
@@ -261,12 +270,17 @@ def _script(brief: Brief, parts: list[Part], frame: framing.Frame, research: Res
     )
 
 
+VISUAL_PROMPT_CHARS = 240  # what DraftSection.visual_prompt allows a model, too
+KEYWORD_CHARS = 100  # YouTube's tag length; a 500-character topic is no keyword
+
+
 def visual_prompt(section: Section, brief: Brief) -> str:
     """A concrete picture for a scene: what it is about, in the brief's style."""
     gist = " ".join(section.text.split()[:16]).rstrip(",;:")
     mood = {"casual": "bright, friendly", "professional": "clean, editorial",
             "academic": "precise diagram-like", "viral": "bold, high-contrast"}[brief.style]
-    return f"{mood} illustration: {section.heading or brief.topic} — {gist}"
+    return clip_words(f"{mood} illustration: {section.heading or brief.topic} — {gist}",
+                      VISUAL_PROMPT_CHARS)
 
 
 def _hashtags(proposed: list[str], brief: Brief, count: int) -> list[str]:
@@ -279,7 +293,8 @@ def _hashtags(proposed: list[str], brief: Brief, count: int) -> list[str]:
 
 
 def _keywords(brief: Brief, sections: list[Section]) -> list[str]:
-    words = [brief.topic.lower(), *(s.heading.lower() for s in sections if s.heading)]
+    words = [clip_words(brief.topic.lower(), KEYWORD_CHARS, ellipsis=""),
+             *(s.heading.lower() for s in sections if s.heading)]
     return list(dict.fromkeys(words))[:8]
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from assistant.content import Brief
+from assistant.content import Brief, clip_words
 from assistant.llm import ChatModel, structured
 from assistant.tools.knowledge.embeddings import Embedder
 from assistant.tools.knowledge.loaders import split_sentences
@@ -170,7 +170,7 @@ def surprising(pool: Pool, max_words: int = HOOK_WORDS[1]) -> SourceSentence | N
 def fallback_title(brief: Brief, preset: StylePreset) -> str:
     topic = brief.topic.rstrip("?.! ")
     title = preset.title_pattern.format(Topic=title_case(topic), topic=topic)
-    return title if len(title) <= 70 else title_case(topic)[:70]
+    return title if len(title) <= 70 else clip_words(title_case(topic), 70)
 
 
 def title_case(text: str) -> str:
