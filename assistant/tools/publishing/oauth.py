@@ -117,15 +117,19 @@ def redirect_uri(settings: Settings, platform: str) -> str:
 # --- authorization code flow with PKCE ----------------------------------------------------
 
 
-def authorization_url(settings: Settings, platform: str, owner: Owner) -> str:
-    """The consent page the person opens; its state binds the answer to ``owner``."""
+def authorization_url(settings: Settings, platform: str, owner: Owner, *,
+                      redirect: str | None = None) -> str:
+    """The consent page the person opens; its state binds the answer to ``owner``.
+    ``redirect``: another return address than the web app's (the CLI's loopback one); the
+    state remembers it, since the code exchange must name the same."""
     client = provider(settings, platform)
     verifier = secrets.token_urlsafe(64)  # 86 characters of the unreserved set
+    back = redirect or redirect_uri(settings, platform)
     sealed = fernet_for(settings.secret_key).encrypt(json.dumps(
-        {"o": owner.key, "p": platform, "v": verifier}).encode())
+        {"o": owner.key, "p": platform, "v": verifier, "r": back}).encode())
     state = signing.timed_signer(settings, "oauth-state").sign(sealed).decode("ascii")
     params = {client.id_param: client.client_id, "response_type": "code",
-              "redirect_uri": redirect_uri(settings, platform), "scope": client.scope,
+              "redirect_uri": back, "scope": client.scope,
               "state": state, "code_challenge": client.challenge(verifier),
               "code_challenge_method": "S256", **dict(client.extra)}
     return f"{client.auth_url}?{urllib.parse.urlencode(params)}"
@@ -143,9 +147,9 @@ def connect_line(settings: Settings, platform: str, owner: Owner) -> str:
             f"and only for you{where}: {url}")
 
 
-def read_state(settings: Settings, platform: str, state: str) -> tuple[Owner, str]:
-    """The owner and PKCE verifier a state was made for; InputError when it is forged,
-    expired or for another platform."""
+def read_state(settings: Settings, platform: str, state: str) -> tuple[Owner, str, str]:
+    """The owner, PKCE verifier and return address a state was made for; InputError when it
+    is forged, expired or for another platform."""
     try:
         sealed = signing.timed_signer(settings, "oauth-state").unsign(
             state.encode("ascii"), max_age=STATE_MAX_AGE_S)
@@ -163,19 +167,19 @@ def read_state(settings: Settings, platform: str, state: str) -> tuple[Owner, st
                          "again") from exc
     if data.get("p") != platform:
         raise InputError(f"that connect link is not for {platform}")
-    return owner, str(data["v"])
+    return owner, str(data["v"]), str(data.get("r") or redirect_uri(settings, platform))
 
 
 def complete(settings: Settings, db: Database, platform: str, code: str,
              state: str) -> AccountInfo:
     """The callback's work: check the state, exchange the code, store the account."""
-    owner, verifier = read_state(settings, platform, state)
+    owner, verifier, back = read_state(settings, platform, state)
     client = provider(settings, platform)
     if not code:
         raise InputError(f"{client.title} sent no authorization code: connect again")
     tokens = _token_request(client, {
         "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-        "redirect_uri": redirect_uri(settings, platform)})
+        "redirect_uri": back})
     return _store(settings, db, owner, client, tokens)
 
 

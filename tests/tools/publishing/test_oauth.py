@@ -227,6 +227,36 @@ def test_assistant_connect_youtube_prints_the_code_and_connects(
     assert "yt-secret" not in out + errors
 
 
+def test_assistant_connect_tiktok_catches_the_loopback_redirect(
+        tiktok: TikTokStandIn, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env |= {"ASSISTANT_DATA_DIR": str(tmp_path / "cli"), "ASSISTANT_SECRET_KEY": SECRET_KEY,
+            "ASSISTANT_TIKTOK_CLIENT_KEY": "tt-key", "ASSISTANT_TIKTOK_CLIENT_SECRET": "tt-secret",
+            "ASSISTANT_TIKTOK_API_URL": tiktok.url,
+            "ASSISTANT_TIKTOK_AUTH_URL": tiktok.url + "/v2/auth/authorize/",
+            "PYTHONUNBUFFERED": "1"}
+    run = subprocess.Popen([sys.executable, "-m", "assistant", "connect", "tiktok"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           cwd=tmp_path)
+    try:
+        assert run.stdout is not None
+        link = ""
+        while not link.startswith(tiktok.url):
+            line = run.stdout.readline()
+            assert line, run.stderr.read() if run.stderr else "no link printed"
+            link = line.strip()
+        back = httpx.get(link, follow_redirects=False).headers["Location"]
+        assert back.startswith("http://127.0.0.1:") and "/callback/?" in back
+        assert httpx.get(back).status_code == 200  # the browser lands on the CLI's listener
+        out, errors = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, errors
+    assert "connected TikTok: Tides Explained" in out
+    assert "tt-secret" not in out + errors
+
+
 def test_assistant_connect_says_when_it_is_not_set_up(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env["ASSISTANT_DATA_DIR"] = str(tmp_path / "cli")
