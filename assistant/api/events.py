@@ -6,7 +6,8 @@ channels get, so a job started in chat, in another process (the Redis bus) or he
 the stream, and only the user's own jobs (and those they watch) do. Each conversation event
 becomes one of the PRD §6.2 names:
 
-- ``job:created`` (a job started through the API),
+- ``job:created``, once per job, before anything else about it (when the API starts it, or
+  with the first event of a job started elsewhere),
 - ``job:updated`` (progress within a step), ``job:step_completed`` (a step finished),
 - ``notification:approval_required`` (a review waits),
 - ``job:completed`` (published, rejected or cancelled) and ``job:failed`` (with its error);
@@ -29,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cachetools import LRUCache
+
 from assistant.app.events import ChannelUser, OutEvent
 from assistant.app.runner import FINISHED
 
@@ -38,7 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REPLAY = 200  # events kept per user for Last-Event-ID
+JOBS_REMEMBERED = 10_000  # jobs whose job:created / end was announced (the oldest go first)
 QUEUE_MAX = 1000  # events waiting for one slow client before the newest are dropped
+SEEN = 32  # one event reaches a user once per identity, one identity after the other
 NAMES = ("job:created", "job:updated", "job:step_completed", "notification:approval_required",
          "job:completed", "job:failed")
 
@@ -83,8 +88,10 @@ class EventHub:
         self._streams: dict[str, list[Stream]] = {}
         self._unsubscribe: dict[str, list[Callable[[], None]]] = {}
         self._recent: dict[str, deque[ApiEvent]] = {}
-        self._seen: dict[str, deque[int]] = {}  # ids of OutEvents handled, per user
-        self._settled: dict[str, str] = {}  # job id -> the status last announced
+        self._seen: dict[str, deque[OutEvent]] = {}  # the last events handled, per user
+        # "user|job" -> the end announced / whether job:created was sent
+        self._settled: LRUCache[str, str] = LRUCache(JOBS_REMEMBERED)
+        self._created: LRUCache[str, bool] = LRUCache(JOBS_REMEMBERED)
 
     # --- streams -------------------------------------------------------------------------
 
@@ -139,12 +146,15 @@ class EventHub:
     def _handler(self, username: str) -> Callable[[ChannelUser, OutEvent], None]:
         def on_event(user: ChannelUser, event: OutEvent) -> None:
             # the conversation calls once per recipient identity: one user sees it once
+            # (held, not their ids: a freed event's id may be reused by a new one)
             with self._lock:
-                seen = self._seen.setdefault(username, deque(maxlen=REPLAY))
-                if id(event) in seen:
+                seen = self._seen.setdefault(username, deque(maxlen=SEEN))
+                if any(e is event for e in seen):
                     return
-                seen.append(id(event))
-            for name, data in self.translate(event):
+                seen.append(event)
+            if event.job_id:
+                self._announce(username, event.job_id)
+            for name, data in self.translate(username, event):
                 self._emit(username, name, data)
 
         return on_event
@@ -152,14 +162,24 @@ class EventHub:
     # --- events ----------------------------------------------------------------------------
 
     def job_created(self, username: str, job_id: str) -> None:
+        self._announce(username, job_id)
+
+    def _announce(self, username: str, job_id: str) -> None:
+        """job:created, unless this job's was sent: whichever comes first, the API's start
+        or the job's first event (its thread may be faster than the request that began it)."""
+        key = f"{username}|{job_id}"
+        with self._lock:
+            if key in self._created:
+                return
+            self._created[key] = True
         self._emit(username, "job:created", {"job": self._job(job_id)})
 
     def job_settled(self, username: str, job_id: str) -> None:
         """Announce the job's end now if it has ended (a cancel with no thread running)."""
-        for name, data in self._settled_events(job_id):
+        for name, data in self._settled_events(username, job_id):
             self._emit(username, name, data)
 
-    def translate(self, event: OutEvent) -> list[tuple[str, dict[str, Any]]]:
+    def translate(self, username: str, event: OutEvent) -> list[tuple[str, dict[str, Any]]]:
         job_id = event.job_id
         if not job_id:
             return []
@@ -173,19 +193,19 @@ class EventHub:
                     "name": event.step, "status": "completed"}})]
             return [("job:updated", {"job_id": job_id, "step": event.step,
                                      "percent": event.percent, "message": event.text})]
-        return self._settled_events(job_id)
+        return self._settled_events(username, job_id)
 
-    def _settled_events(self, job_id: str) -> list[tuple[str, dict[str, Any]]]:
+    def _settled_events(self, username: str, job_id: str) -> list[tuple[str, dict[str, Any]]]:
         """job:completed / job:failed once per end the job reaches (a failed job that is
         resumed and fails again is announced again)."""
         job = self.conv.svc.repo.get_job(job_id)
         if job is None or job.status not in (*FINISHED, "failed"):
             return []
-        mark = f"{job.status}@{job.updated_at.isoformat()}"
+        mark, key = f"{job.status}@{job.updated_at.isoformat()}", f"{username}|{job_id}"
         with self._lock:
-            if self._settled.get(job_id) == mark:
+            if self._settled.get(key) == mark:
                 return []
-            self._settled[job_id] = mark
+            self._settled[key] = mark
         if job.status == "failed":
             return [("job:failed", {"job": self._job(job_id),
                                     "error": job.error_message or "failed"})]

@@ -148,3 +148,14 @@ def test_too_many_job_starts_are_429(idle_api: Api) -> None:
     # alice has her own allowance
     assert idle_api.client.post("/api/v1/jobs", headers=idle_api.auth("alice"),
                                 json={"topic": "tides"}).status_code == 201
+
+
+def test_too_many_decisions_are_429(idle_api: Api) -> None:
+    job = create(idle_api)
+    idle_api.conv.svc.repo.set_status(job["id"], "review")
+    limiter = MemoryRateLimiter(1, 1)
+    limiter.acquire("alice")  # alice's last token, spent in a chat
+    idle_api.conv._limiter = limiter  # the conversation's own limit holds for decisions
+    answer = idle_api.client.post(f"/api/v1/jobs/{job['id']}/approve",
+                                  headers=idle_api.auth("alice"))
+    assert "slow down" in error_of(answer, 429, "rate_limited")

@@ -16,13 +16,14 @@ from pydantic import ValidationError
 from assistant.api import schemas, views
 from assistant.api.auth import principal
 from assistant.api.context import ApiContext, context
-from assistant.api.errors import COMMON_ERRORS, CONFLICT, NOT_FOUND
+from assistant.api.errors import COMMON_ERRORS, CONFLICT, NOT_FOUND, ApiError
 from assistant.api.keys import Principal
 from assistant.app.commands import RequestParse
 from assistant.app.events import ChannelUser, OutEvent
 from assistant.app.runner import FINISHED
 from assistant.content import Brief, Depth
 from assistant.errors import InputError, JobStateError
+from assistant.infra.ratelimit import RateLimited
 from assistant.tools.publishing import PLATFORMS, unknown_platforms
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=COMMON_ERRORS)
@@ -59,10 +60,17 @@ class ApiRequest(RequestParse):
         return brief.model_copy(update={"platforms": platforms}) if platforms else brief
 
 
+# The conversation answers a refusal as one line; its rate limit's line starts with this.
+_RATE_LIMITED = RateLimited(1).user_message.split(":", 1)[0]
+
+
 def _refused(events: list[OutEvent]) -> None:
-    """A decision or cancel the conversation refused (a race the checks before it lost)."""
+    """A decision or cancel the conversation refused: over the user's rate limit (429), or
+    a race the checks before it lost (409)."""
     for event in events:
         if event.kind == "error":
+            if event.text.startswith(_RATE_LIMITED):
+                raise ApiError(429, "rate_limited", event.text)
             raise JobStateError(event.text)
 
 
@@ -94,8 +102,6 @@ def create_job(body: schemas.JobCreate, request: Request, who: Principal = Depen
     """Start a job in the background; poll it (or listen to /events) until ``review``."""
     wait = ctx.limiter.acquire(who.username)
     if wait > 0:
-        from assistant.infra.ratelimit import RateLimited
-
         raise RateLimited(wait)
     parsed = ApiRequest(topic=body.topic, format=body.format, style=body.style,
                         seconds=body.seconds, words=body.words, depth=body.depth,
