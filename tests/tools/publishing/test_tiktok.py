@@ -156,7 +156,7 @@ def test_a_retry_after_the_upload_finished_only_polls(standin: TikTokStandIn,
     request.save_progress = saved.update
     publisher = publisher_for(standin, tmp_path)
     first = publisher.publish(request)
-    again = a_request(tmp_path, request.credentials | {}, 100_000)
+    again = a_request(tmp_path, dict(request.credentials), 100_000)
     again.files["video"].write_bytes(request.files["video"].read_bytes())
     again.resume = dict(saved)
     assert publisher.publish(again).meta["publish_id"] == first.meta["publish_id"]
