@@ -91,3 +91,36 @@ def test_a_job_started_in_chat_reaches_the_stream(
     while hub._streams and time.monotonic() < deadline:  # the server sees the disconnect
         time.sleep(0.1)
     assert hub._streams == {} and hub._unsubscribe == {}
+
+
+def test_a_job_run_by_another_process_reaches_the_stream_over_redis(svc: Services) -> None:
+    """The bus the chat channels share: a job that a bot's process runs (its own
+    Conversation) reaches the API process's stream through Redis pub/sub."""
+    import redis
+
+    from assistant.app.bus import RedisBus
+    from assistant.app.conversation import Conversation
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/13", socket_connect_timeout=3)
+    channel = f"test-api-events-{time.monotonic_ns()}"  # no other test's events
+    bot = Conversation(svc, PlayedRunner(svc), bus=RedisBus(client, channel))
+    api_conv = Conversation(svc, JobRunner(svc), bus=RedisBus(client, channel))
+    app = create_api(api_conv, heartbeat_s=HEARTBEAT_S)
+    alice = {"Authorization": f"Bearer {ApiKeys(svc.db).create('alice')[1]}"}
+    svc.repo.ensure_user("alice")
+    api_conv.identities.store.link("telegram", "42", "alice")
+    try:
+        with LiveServer(app) as server, \
+                SseReader(server.url + "/api/v1/events", alice) as mine:
+            started = bot.handle(ChannelUser("telegram", "42"), "/new how tides work")
+            job_id = started[0].job_id
+            assert job_id, started
+            failed = mine.wait_for("job:failed", job__id=job_id)
+            assert failed.data["error"] == "research: no sources about that topic"
+            assert [f.event for f in mine.got()] == [
+                "job:created", "job:updated", "job:step_completed", "job:updated",
+                "job:failed"]
+    finally:
+        close(bot, app)
+        api_conv.close()
+        api_conv.runner.close()
