@@ -219,3 +219,39 @@ def test_schedule_commands_show_move_and_cancel(runner: JobRunner) -> None:
         assert "has nothing scheduled" in conv.handle(ALICE, f"/unschedule {job}")[0].text
     finally:
         conv.close()
+
+
+@pytest.mark.slow
+def test_assistant_scheduler_publishes_what_is_due_and_stops_on_sigterm(
+        runner: JobRunner) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from storage.schedule import ScheduleRepository
+
+    svc = runner.svc
+    job, _ = _to_final_review(runner)
+    assert runner.resume(job, APPROVE).status == "published"  # scheduled for 09:00 Paris
+    now = datetime.now(UTC)
+    ScheduleRepository(svc.db).move(job, "outbox", now, now)  # as /schedule JOB outbox now
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update({"ASSISTANT_DATA_DIR": str(svc.settings.resolved_data_dir),
+                "ASSISTANT_SEED_SAMPLE_KB": "0", "ASSISTANT_SCHEDULER_INTERVAL_S": "0.2",
+                "ASSISTANT_WEEKLY_REPORT_AT": "", "OMP_NUM_THREADS": "1"})
+    child = subprocess.Popen([sys.executable, "-m", "assistant", "scheduler"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and svc.repo.publications(job)[0].status != "published":
+            assert child.poll() is None, child.communicate()
+            time.sleep(0.2)
+        assert svc.repo.publications(job)[0].status == "published"
+        assert (svc.settings.outbox_dir / job / "post.md").is_file()
+    finally:
+        child.send_signal(signal.SIGTERM)
+        _out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    assert "Traceback" not in err
