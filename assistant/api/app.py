@@ -36,7 +36,7 @@ from assistant.infra.ratelimit import make_rate_limiter
 if TYPE_CHECKING:
     from assistant.app.conversation import Conversation
 
-API_PREFIX = "/api/v1"
+API_PREFIX = schemas.API_PREFIX
 VERSION = schemas.API_VERSION
 
 

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request, Response
 
 from assistant.api.context import ApiContext
 from assistant.api.keys import Principal
+from assistant.api.schemas import API_PREFIX
 from storage.models import ApiUsage
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,17 @@ def _record(ctx: ApiContext, who: Principal, endpoint: str, method: str, status:
         log.warning("could not record an API request of %s", who.username, exc_info=True)
 
 
+def _template(request: Request) -> str:
+    """The matched route's path template (``/api/v1/jobs/{job_id}``); a router's route may
+    hold its path without the prefix it was included under."""
+    path = getattr(request.scope.get("route"), "path", None)
+    if not isinstance(path, str):
+        return request.url.path
+    if request.url.path.startswith(API_PREFIX) and not path.startswith(API_PREFIX):
+        return API_PREFIX + path
+    return path
+
+
 def install(app: FastAPI) -> None:
     @app.middleware("http")
     async def meter(request: Request,
@@ -38,8 +50,7 @@ def install(app: FastAPI) -> None:
         response = await call_next(request)
         who = getattr(request.state, "principal", None)
         if isinstance(who, Principal):
-            route = request.scope.get("route")
-            endpoint = getattr(route, "path", None) or request.url.path
+            endpoint = _template(request)
             ctx: ApiContext = request.app.state.api
             await asyncio.to_thread(_record, ctx, who, endpoint, request.method,
                                     response.status_code,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 from assistant.content import TOPIC_MAX_CHARS, Depth, Format, Style
 
 API_VERSION = "1.0.0"
+API_PREFIX = "/api/v1"
 # What a field's pattern means, in words, for the 422 message (a regex says nothing to a user)
 PATTERN_HINTS = {
     "topic": "the topic is empty: say what the content should be about",
