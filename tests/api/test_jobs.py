@@ -6,12 +6,15 @@ the right status code and no traceback."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
 
+from assistant.api.keys import ApiKeys
 from assistant.content import TOPIC_MAX_CHARS
 from assistant.infra.ratelimit import MemoryRateLimiter
+from storage.models import Job, Organization, OrganizationMember
 from tests.api.conftest import Api
 
 
@@ -159,3 +162,29 @@ def test_too_many_decisions_are_429(idle_api: Api) -> None:
     answer = idle_api.client.post(f"/api/v1/jobs/{job['id']}/approve",
                                   headers=idle_api.auth("alice"))
     assert "slow down" in error_of(answer, 429, "rate_limited")
+
+
+def test_a_reviewer_sees_and_decides_the_workspace_jobs_only(idle_api: Api) -> None:
+    repo, client = idle_api.conv.svc.repo, idle_api.client
+    keys = ApiKeys(idle_api.conv.svc.db)
+    carol = {"Authorization": f"Bearer {keys.create('carol')[1]}"}
+    private = create(idle_api)["id"]
+    shared = create(idle_api)["id"]
+    with idle_api.conv.svc.db.session() as s:
+        org = Organization(name="Studio", slug="studio", owner_id=UUID(repo.ensure_user("alice")))
+        s.add(org)
+        s.flush()
+        s.add(OrganizationMember(organization_id=org.id, user_id=UUID(repo.ensure_user("bob")),
+                                 role="reviewer"))
+        s.add(OrganizationMember(organization_id=org.id,
+                                 user_id=UUID(repo.ensure_user("carol")), role="member"))
+        s.get(Job, shared).organization_id = org.id  # type: ignore[union-attr]
+    bob = idle_api.auth("bob")
+    assert [j["id"] for j in client.get("/api/v1/jobs", headers=bob).json()["items"]] == [shared]
+    assert client.get(f"/api/v1/jobs/{shared}", headers=bob).status_code == 200
+    error_of(client.get(f"/api/v1/jobs/{private}", headers=bob), 404, "not_found")
+    # a member who does not review sees neither
+    assert client.get("/api/v1/jobs", headers=carol).json()["items"] == []
+    error_of(client.get(f"/api/v1/jobs/{shared}", headers=carol), 404, "not_found")
+    cancelled = client.post(f"/api/v1/jobs/{shared}/cancel", headers=bob)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
