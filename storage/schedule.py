@@ -28,6 +28,8 @@ from storage.errors import ConflictError, NotFoundError
 from storage.models import Job, Publication, PublicationLease, ReportDelivery
 from storage.records import PublicationRecord
 
+# holds a failed publication's lease until its retry is due (no process owns it)
+RETRY_HOLDER = "retry"
 # statuses a person may still move or cancel (a failed one may be tried again at a new time)
 CHANGEABLE = frozenset({"scheduled", "failed"})
 
@@ -103,15 +105,30 @@ class ScheduleRepository(RepositoryBase):
         with self._db.session() as s:
             return bool(s.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
 
-    def release(self, publication_id: str, owner: str, error: str | None = None) -> None:
-        """Give the lease back after an attempt (counted; ``error`` says why it failed)."""
+    def release(self, publication_id: str, owner: str, error: str | None = None, *,
+                retry_at: datetime | None = None) -> None:
+        """Give the lease back after an attempt (counted; ``error`` says why it failed).
+
+        A failed attempt with ``retry_at`` goes back to 'scheduled' and is not claimed again
+        before then (the lease is held by nobody until ``retry_at``); without, a failure the
+        ledger did not record yet (no script, an unknown platform) is recorded 'failed'."""
+        pid = uuid.UUID(publication_id)
         with self._db.session() as s:
-            lease = s.get(PublicationLease, uuid.UUID(publication_id), with_for_update=True)
+            lease = s.get(PublicationLease, pid, with_for_update=True)
             if lease is None or lease.owner != owner:
                 return
             lease.owner, lease.expires_at = None, None
             lease.attempts += 1
             lease.last_error = error
+            row = s.get(Publication, pid, with_for_update=True)
+            if error is None or row is None or row.status in ("published", "cancelled"):
+                return
+            row.error_message = error
+            if retry_at is not None:
+                row.status = "scheduled"
+                lease.owner, lease.expires_at = RETRY_HOLDER, retry_at
+            else:
+                row.status = "failed"
 
     def lease_of(self, publication_id: str) -> dict[str, Any] | None:
         with self._db.session() as s:
@@ -160,7 +177,9 @@ class ScheduleRepository(RepositoryBase):
             raise ConflictError(f"{job_id} on {platform} is already {row.status}: it can no "
                                 "longer be moved or cancelled")
         lease = s.get(PublicationLease, row.id, with_for_update=True)
-        if lease is not None and lease.owner and lease.expires_at and lease.expires_at >= now:
+        if lease is not None and lease.owner == RETRY_HOLDER:
+            lease.owner, lease.expires_at = None, None  # the person's new time wins
+        elif lease is not None and lease.owner and lease.expires_at and lease.expires_at >= now:
             raise ConflictError(f"{job_id} is being published on {platform} right now")
         return row
 

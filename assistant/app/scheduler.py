@@ -56,6 +56,8 @@ Clock = Callable[[], datetime]
 DuePublish = Callable[[PublicationRecord], Publication]
 Deliver = Callable[[OutEvent], None]
 LEASE_TTL_S = 300.0  # renewed every third while an upload runs
+MAX_ATTEMPTS = 4  # a failed publication is tried again 3 times before the person is told
+RETRY_FIRST = timedelta(minutes=5)
 # a loop that was down at report time still sends it within a day, not a week later
 REPORT_LATE_MAX = timedelta(days=1)
 # the pieces a weekly report shows: the last four weeks', whose counters still grow
@@ -165,17 +167,31 @@ class Scheduler:
             finally:
                 stop.set()
                 renewer.join(timeout=5)
-                self.schedule.release(row.id, self.owner, error)
+                retry_at = self._retry_at(row.id) if error is not None else None
+                self.schedule.release(row.id, self.owner, error, retry_at=retry_at)
             if error is not None:
                 done.failed.append((row.job_id, row.platform, error))
+                if retry_at is not None:  # a platform that was down may be back by then
+                    log.warning("%s on %s failed (%s); trying again at %s", row.job_id,
+                                row.platform, error, retry_at)
+                    continue
                 self.deliver(say(row.job_id, f"{row.job_id} was not published on "
-                                             f"{label(row.platform)}: {error}. Move it with "
+                                             f"{label(row.platform)}: {error}. Try again with "
                                              f"/schedule {row.job_id} {row.platform} TIME."))
                 continue
             done.published.append((row.job_id, row.platform))
             where = publication.url or publication.location
             self.deliver(say(row.job_id, f"{row.job_id} is published on {label(row.platform)}"
                                          + (f": {where}" if where else ".")))
+
+    def _retry_at(self, publication_id: str) -> datetime | None:
+        """When a failed attempt is tried again: 5, 15, then 45 minutes on; None after the
+        last (the person is told, and /schedule tries again)."""
+        lease = self.schedule.lease_of(publication_id)
+        attempts = 1 + int(lease["attempts"] if lease else 0)  # counting this one
+        if attempts >= MAX_ATTEMPTS:
+            return None
+        return self.clock() + RETRY_FIRST * 3 ** (attempts - 1)
 
     def _renew(self, publication_id: str, stop: threading.Event) -> None:
         while not stop.wait(self.lease_ttl_s / 3):

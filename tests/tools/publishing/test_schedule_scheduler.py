@@ -28,6 +28,7 @@ from assistant.app.scheduler import Scheduler
 from assistant.app.studio import Services
 from assistant.config import Settings
 from assistant.tools.publishing.schedule import planned_times, propose
+from storage.records import PublicationRecord
 from storage.schedule import ScheduleRepository
 from tests.storage.conftest import backend, database_url, postgres_database_url  # noqa: F401
 
@@ -166,3 +167,50 @@ def test_a_scheduler_killed_between_two_due_times_publishes_nothing_twice(
     for row in svc.repo.publications(job_id):  # every lease given back after its attempt
         lease = ScheduleRepository(svc.db).lease_of(row.id)
         assert lease is not None and lease["owner"] is None and lease["attempts"] == 1
+
+
+def test_a_failed_publication_is_tried_again_later_then_the_person_is_told(
+        svc: Services, tmp_path: Path) -> None:
+    from assistant.content import Publication
+    from assistant.tools.publishing.base import PublishError
+
+    log = tmp_path / "published.jsonl"
+    job_id = make_job(svc.repo)
+    due = EXPECTED["tiktok"]
+    schedule_rows(svc.repo, job_id, {"tiktok": due, "youtube": due}, log)
+    clock = {"now": due}
+    publish = recording_due_publish(svc.repo, log, lambda: clock["now"])
+    tries: dict[str, int] = {}
+
+    def flaky(row: PublicationRecord) -> Publication:
+        tries[row.platform] = tries.get(row.platform, 0) + 1
+        if row.platform == "youtube" or tries[row.platform] <= 2:  # YouTube never recovers
+            raise PublishError(row.platform, "the platform is down (HTTP 503)")
+        return publish(row)
+
+    said: list[OutEvent] = []
+    scheduler = Scheduler(svc, flaky, clock=lambda: clock["now"], deliver=said.append,
+                          read_metrics=lambda row: None)
+    seen = []
+    for minutes in (0, 1, 5, 6, 20, 21, 22, 66, 67, 68, 200):
+        clock["now"] = due + timedelta(minutes=minutes)
+        scheduler.run_once()
+        seen.append(dict(tries))
+    # each try 5, 15 then 45 minutes after the one before (once that time has passed)
+    assert [s.get("tiktok", 0) for s in seen] == [1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3]
+    assert [s.get("youtube", 0) for s in seen] == [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4]
+    assert [p["platform"] for p in publishes(log)] == ["tiktok"]  # on its third try
+    assert datetime.fromisoformat(publishes(log)[0]["at"]) == due + timedelta(minutes=22)
+    rows = {r.platform: r for r in svc.repo.publications(job_id)}
+    assert rows["tiktok"].status == "published"
+    assert (rows["youtube"].status, rows["youtube"].error) == (
+        "failed", "youtube: the platform is down (HTTP 503)")
+    told = [e.text for e in said if "not published" in e.text]
+    assert told == [f"{job_id} was not published on YouTube: youtube: the platform is down "
+                    f"(HTTP 503). Try again with /schedule {job_id} youtube TIME."]
+    # the person moves it: it goes out at the new time
+    repo = ScheduleRepository(svc.db)
+    repo.move(job_id, "youtube", clock["now"] + timedelta(hours=1), clock["now"])
+    clock["now"] += timedelta(hours=1)
+    Scheduler(svc, publish, clock=lambda: clock["now"], read_metrics=lambda r: None).run_once()
+    assert [p["platform"] for p in publishes(log)] == ["tiktok", "youtube"]
