@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from assistant.app.quotas import (
     GB,
     QuotaExceeded,
+    check_api_request,
     check_members,
     check_platforms,
     check_webhooks,
@@ -176,3 +177,23 @@ def test_render_time_is_metered_once_per_job(svc: Services) -> None:
     assert report["tier"] == "free" and report["jobs"] == 1
     assert report["limits"]["jobs_per_month"] == 5
     assert report["metered"]["render_seconds"] == 8.0
+
+
+def test_api_requests_per_day(svc: Services) -> None:
+    ada = svc.repo.ensure_user("ada")
+    allowed = load_tiers()["free"].api_requests_per_day
+    assert allowed is not None
+    with svc.db.session() as s:
+        for _ in range(allowed - 1):
+            s.add(ApiUsage(user_id=uuid.UUID(ada), endpoint="/api/v1/jobs", method="GET",
+                           status_code=200))
+        s.add(ApiUsage(user_id=uuid.UUID(ada), endpoint="meter/jobs/job-1", method="METER",
+                       status_code=200))  # a meter is not a request
+    check_api_request(svc.db, svc.settings, ada)
+    with svc.db.session() as s:
+        s.add(ApiUsage(user_id=uuid.UUID(ada), endpoint="/api/v1/jobs", method="GET",
+                       status_code=200))
+    with pytest.raises(QuotaExceeded, match=f"{allowed} API requests a day"):
+        check_api_request(svc.db, svc.settings, ada)
+    set_tier(svc, "ada", "pro")
+    check_api_request(svc.db, svc.settings, ada)
