@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from assistant.errors import AssistantError
+from storage.errors import StorageError
 
 if TYPE_CHECKING:
     from assistant.channels.web.context import WebApp
@@ -53,6 +54,10 @@ def callback_for(app: Callable[[], WebApp]) -> Callable[[str, Request], Awaitabl
         except AssistantError as exc:
             log.info("oauth %s callback refused: %s", platform, exc.user_message)
             return _page(f"{title} not connected", exc.user_message, 400)
+        except StorageError as exc:  # the database is down or full: already one line
+            log.warning("oauth %s callback could not store the account: %s", platform, exc)
+            return _page(f"{title} not connected", f"the account could not be saved ({exc}): "
+                         f"send /connect {platform} again shortly", 503)
         return _page(f"{title} connected", f"{info.display_name} is connected: you can close "
                      "this page and publish to it from the chat.", 200)
 
