@@ -1,0 +1,27 @@
+"""/report in the chat bots: Discord attaches the chart PNG to the command's answer, beside
+the summary (the bot driven through discord.py's own dispatch, tests/channels/
+discord_harness.py); the web chat's rendering is tests/channels/test_chainlit_e2e.py."""
+
+from __future__ import annotations
+
+from test_analytics import seed_shorts_beat_blogs
+
+from assistant.app.conversation import Conversation
+from assistant.app.events import ChannelUser
+from tests.app.conftest import conv  # noqa: F401
+from tests.channels.discord_harness import DiscordHarness, Person
+
+DISCORD_USER = ChannelUser("discord", "4242", "Ada")
+
+
+def test_discord_report_attaches_the_chart(conv: Conversation) -> None:  # noqa: F811
+    svc = conv.svc
+    seed_shorts_beat_blogs(svc, user="discord:4242")
+    with DiscordHarness(conv) as dc:
+        reply = dc.slash("report", Person.of(DISCORD_USER))
+    assert reply.type == 4 and reply.ephemeral  # answered to the asker only
+    assert "6 pieces with metrics: 12,000 views" in reply.content
+    assert "shorts had 3.0x the views of blogs" in reply.content
+    [name] = reply.callback.files
+    assert name.startswith("report-") and name.endswith(".png")
+    assert reply.callback.sizes[0] > 20_000  # a real chart, not an empty image
