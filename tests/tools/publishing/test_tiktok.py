@@ -109,6 +109,19 @@ def test_inbox_upload_in_chunks_in_order(standin: TikTokStandIn, tmp_path: Path)
     assert "TikTok app" in publication.meta["notice"]
 
 
+def test_an_inbox_upload_needs_only_the_upload_scope(standin: TikTokStandIn,
+                                                    tmp_path: Path) -> None:
+    """creator_info needs video.publish; an account that granted video.upload alone still
+    uploads to its inbox, and a direct post says which permission is missing."""
+    tokens = standin.issue_tokens("user.info.basic,video.upload")
+    publication = publisher_for(standin, tmp_path).publish(a_request(tmp_path, tokens, 2000))
+    assert publication.meta["mode"] == "inbox" and len(standin.uploads) == 1
+    with pytest.raises(PublishError) as caught:
+        publisher_for(standin, tmp_path, tiktok_mode="direct").publish(
+            a_request(tmp_path, tokens, 2000))
+    assert "scope_not_authorized" in caught.value.user_message
+
+
 def test_direct_post_of_an_unaudited_app_is_private_and_says_why(
         standin: TikTokStandIn, tmp_path: Path) -> None:
     request = a_request(tmp_path, standin.issue_tokens(), 300_000)
