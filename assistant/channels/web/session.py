@@ -31,6 +31,7 @@ from assistant.channels.web.context import WebApp
 from assistant.infra import signing
 from assistant.infra.media_links import media_link
 
+SECRET_MASK = "(a secret, not kept)"  # what stays of a message the conversation forgets
 log = logging.getLogger(__name__)
 
 STAGE_TITLES = {"review_script": "Review the script", "review_final": "Review the final cut"}
@@ -203,7 +204,16 @@ class ChatSession:
             await self._after_decision(job_id, "revise", events)
             return
         self.revising = None
-        await self.show(await asyncio.to_thread(self.app.conv.handle, self.user, text))
+        events = await asyncio.to_thread(self.app.conv.handle, self.user, text)
+        await self.show(events)
+        if any(e.data.get("forget_message") for e in events):
+            # a secret (an application password): masked in the page and in the kept history
+            # (removing the message would take our reply, its run step's child, with it)
+            message.content = SECRET_MASK
+            await message.update()
+            run = cl.context.current_run  # Chainlit's on_message step keeps the text as input
+            if run is not None:
+                run.input = SECRET_MASK
 
     def _add_files(self, files: list[cl.Element]) -> list[OutEvent]:
         """Copy uploads out of Chainlit's session folder under their own names, then add."""
