@@ -4,6 +4,9 @@ deleted by them only; shared documents are listed and cannot be deleted here."""
 
 from __future__ import annotations
 
+import pytest
+
+from assistant.api.routes import kb as kb_routes
 from tests.api.conftest import Api
 from tests.conftest import SAMPLE_KB
 
@@ -50,3 +53,12 @@ def test_bad_uploads_are_json_errors(idle_api: Api) -> None:
     no_file = client.post("/api/v1/kb", headers=alice)
     assert no_file.status_code == 422 and "file" in no_file.json()["error"]["message"]
     assert client.get("/api/v1/kb", headers=alice).json()["items"] == []
+
+
+def test_an_upload_over_the_limit_is_413(idle_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kb_routes, "MAX_UPLOAD_BYTES", 1024)
+    big = idle_api.client.post("/api/v1/kb", headers=idle_api.auth("alice"),
+                               files={"file": ("big.md", b"# Tides\n" + b"a " * 2048,
+                                               "text/markdown")})
+    assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
+    assert idle_api.client.get("/api/v1/kb", headers=idle_api.auth("alice")).json()["items"] == []
