@@ -6,8 +6,11 @@ job goes through; a forged signature is 400 and changes nothing; webhooks are re
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
+import time
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -15,12 +18,15 @@ from typing import Any
 
 import pytest
 import stripe
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from assistant.api import create_api
+from assistant.api.keys import ApiKeys
 from assistant.app.studio import Services
 from assistant.config import Settings
 from storage.models import Profile
-from tests.api.conftest import Api
+from tests.api.conftest import HEARTBEAT_S, Api, close, conversation
 from tests.app.stripe_standin import (
     API_KEY,
     PRICES,
@@ -29,6 +35,7 @@ from tests.app.stripe_standin import (
     stripe_event,
     stripe_signature,
 )
+from tests.app.webhook_receiver import Receiver
 
 JOB = {"topic": "how tides work", "format": "blog"}
 
@@ -167,3 +174,57 @@ def test_export_and_delete_me(idle_api: Api) -> None:
     # the key went with the account; bob's stays
     assert api.client.get("/api/v1/jobs", headers=alice).status_code == 401
     assert api.client.get("/api/v1/jobs", headers=api.auth("bob")).status_code == 200
+
+
+def test_a_webhook_registered_through_the_api_gets_job_completed_from_the_server(
+        tides_kb: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Done-when line: a blog approved to publication through the API; the server's own
+    delivery worker (started with the API) sends one job.completed whose signature verifies."""
+    svc = tides_kb
+    monkeypatch.setattr(svc.settings, "webhook_allow_private", True)
+    receiver = Receiver()
+    conv = conversation(svc)  # the real runner: the job runs
+    app = create_api(conv, heartbeat_s=HEARTBEAT_S)
+    try:
+        with TestClient(app) as client:
+            alice = {"Authorization": f"Bearer {ApiKeys(svc.db).create('alice')[1]}"}
+            with svc.db.session() as s:
+                s.execute(update(Profile).where(Profile.username == "alice")
+                          .values(subscription_tier="pro"))
+            made = client.post("/api/v1/webhooks", headers=alice,
+                               json={"url": receiver.url, "events": ["job.completed"]}).json()
+            job_id = client.post("/api/v1/jobs", headers=alice, json=JOB).json()["id"]
+            for stage in ("review_script", "review_final"):
+                _wait_for(client, alice, job_id, stage)
+                assert client.post(f"/api/v1/jobs/{job_id}/approve",
+                                   headers=alice).status_code == 200
+            _wait_for(client, alice, job_id, None)
+            assert receiver.wait(1), "no delivery arrived"
+            time.sleep(0.5)
+            assert len(receiver.got) == 1  # one event, one delivery
+            got = receiver.got[0]
+            expected = "sha256=" + hmac.new(made["secret"].encode(), got["body"],
+                                            hashlib.sha256).hexdigest()
+            assert hmac.compare_digest(expected, got["headers"]["X-AgenticAI-Signature"])
+            assert json.loads(got["body"])["data"]["job"]["id"] == job_id
+            [delivery] = client.get(f"/api/v1/webhooks/{made['id']}/deliveries",
+                                    headers=alice).json()
+            assert delivery["status"] == "delivered" and delivery["event"] == "job.completed"
+            assert delivery["id"] == got["headers"]["X-AgenticAI-Delivery"]
+    finally:
+        close(conv, app)
+        receiver.close()
+
+
+def _wait_for(client: TestClient, headers: dict[str, str], job_id: str,
+              stage: str | None) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
+        if stage is None and job["status"] == "published":
+            return
+        if stage is not None and (job.get("review") or {}).get("stage") == stage:
+            return
+        assert job["status"] in ("pending", "processing", "review"), job
+        time.sleep(0.2)
+    raise AssertionError(f"{job_id} never reached {stage or 'published'}")

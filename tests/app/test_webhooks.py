@@ -8,11 +8,9 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,40 +30,10 @@ from assistant.app.webhooks import Webhooks, enqueue
 from assistant.config import Settings
 from assistant.content import Brief, ReviewDecision
 from storage.models import WebhookDelivery
+from tests.app.webhook_receiver import Receiver
 from tests.fakes import FRAMING, scripted
 
 APPROVE = ReviewDecision(action="approve", by="tester")
-
-
-class Receiver:
-    """An HTTP receiver on 127.0.0.1 that keeps every request and answers ``status``."""
-
-    def __init__(self) -> None:
-        self.got: list[dict[str, Any]] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return None
-
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.got.append({"path": self.path, "headers": dict(self.headers),
-                                     "body": body})
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = int(self.server.server_address[1])
-        self.url = f"http://127.0.0.1:{self.port}/hooks/agenticai"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
