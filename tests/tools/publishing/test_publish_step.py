@@ -1,0 +1,99 @@
+"""The publish step over several platforms, on hand-built states: one failing does not lose
+the others and running the step again retries only it; a brief with a future publish_at is
+recorded as scheduled (WordPress holds it as a 'future' post, Discord waits in the table)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+sys.path.insert(0, str(Path(__file__).parent))
+from channel_standins import DiscordStandIn  # noqa: E402
+from wp_server import WordPressSite  # noqa: E402
+
+from assistant.app.studio import Services  # noqa: E402
+from assistant.config import Settings  # noqa: E402
+from assistant.content import Brief, Script, Section  # noqa: E402
+from assistant.errors import StepError  # noqa: E402
+from assistant.graph.nodes import publish  # noqa: E402
+
+
+@pytest.fixture
+def discord_api() -> Iterator[DiscordStandIn]:
+    with DiscordStandIn() as stand_in:
+        yield stand_in
+
+
+def _state(job_id: str, **brief: Any) -> Any:
+    return {"job_id": job_id,
+            "brief": Brief.create("how tides work", "blog").model_copy(update=brief),
+            "script": Script(format="blog", title=f"How tides work {job_id}", hook="Why?",
+                             description="The Moon pulls the sea.",
+                             sections=[Section(heading="The Moon",
+                                               text="The Moon pulls the sea.")])}
+
+
+def _services(settings: Settings, **update: Any) -> Services:
+    return Services.create(settings.model_copy(update=update))
+
+
+def test_one_platform_failing_keeps_the_others_and_is_retried_alone(
+        settings: Settings, discord_api: DiscordStandIn,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(publish, "emit", lambda *a, **k: None)
+    revoked = f"{discord_api.url}/api/webhooks/{discord_api.WEBHOOK_ID}/revoked"
+    svc = _services(settings, publish_to="outbox,discord", discord_webhook_url=SecretStr(revoked))
+    svc.repo.create_job("job-00000a11", title="tides", content_type="blog")
+    with pytest.raises(StepError) as failed:
+        publish.run(_state("job-00000a11"), svc)
+    assert "discord: the webhook no longer exists" in failed.value.user_message
+    assert "(outbox went out)" in failed.value.user_message
+    outbox = svc.repo.publication("job-00000a11", "outbox")
+    discord = svc.repo.publication("job-00000a11", "discord")
+    assert outbox is not None and outbox.status == "published"
+    assert discord is not None and discord.status == "failed" and discord.error
+    svc.close()
+
+    fixed = _services(settings, publish_to="outbox,discord",
+                      discord_webhook_url=SecretStr(discord_api.webhook_url))
+    update = publish.run(_state("job-00000a11"), fixed)
+    assert [p.platform for p in update["publications"]] == ["outbox", "discord"]  # type: ignore[attr-defined]
+    again = fixed.repo.publication("job-00000a11", "outbox")
+    assert again is not None and again.published_at == outbox.published_at  # not redone
+    assert len(discord_api.posts) == 1
+    row = fixed.repo.publication("job-00000a11", "discord")
+    assert row is not None and row.status == "published"
+    assert row.platform_post_id == discord_api.posts[0].id
+    fixed.close()
+
+
+def test_a_future_publish_at_is_scheduled(settings: Settings, discord_api: DiscordStandIn,
+                                          wordpress: WordPressSite,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(publish, "emit", lambda *a, **k: None)
+    svc = _services(settings, discord_webhook_url=SecretStr(discord_api.webhook_url),
+                    wordpress_url=wordpress.url, wordpress_user=wordpress.user,
+                    wordpress_app_password=SecretStr(wordpress.app_password))
+    svc.repo.create_job("job-00000a12", title="tides", content_type="blog")
+    at = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    update = publish.run(_state("job-00000a12", platforms=["wordpress", "discord"],
+                                publish_at=at), svc)
+    statuses = {p.platform: p.status for p in update["publications"]}  # type: ignore[attr-defined]
+    assert statuses == {"wordpress": "scheduled", "discord": "scheduled"}
+    assert discord_api.received == []  # nothing sent before its time
+    row = svc.repo.publication("job-00000a12", "discord")
+    assert row is not None and row.publish_at == at and row.platform_post_id is None
+    wp = svc.repo.publication("job-00000a12", "wordpress")
+    assert wp is not None and wp.status == "scheduled" and wp.platform_post_id
+    with wordpress.client() as client:
+        post = client.get(f"/wp/v2/posts/{wp.platform_post_id}",
+                          params={"context": "edit"}).json()
+    assert post["status"] == "future"
+    assert post["date_gmt"] == at.strftime("%Y-%m-%dT%H:%M:%S")
+    svc.close()
