@@ -97,3 +97,20 @@ def test_a_future_publish_at_is_scheduled(settings: Settings, discord_api: Disco
     assert post["status"] == "future"
     assert post["date_gmt"] == at.strftime("%Y-%m-%dT%H:%M:%S")
     svc.close()
+
+
+def test_the_platforms_setting_and_its_old_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.tools.publishing import publishers_for
+
+    monkeypatch.setenv("ASSISTANT_PUBLISHER", "WordPress, discord,wordpress")
+    old = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert old.publish_platforms == ["wordpress", "discord"] and old.publisher == "wordpress"
+    monkeypatch.setenv("ASSISTANT_PUBLISH_TO", "telegram")
+    assert Settings(_env_file=None).publish_platforms == ["telegram"]  # type: ignore[call-arg]
+    monkeypatch.delenv("ASSISTANT_PUBLISH_TO")
+    monkeypatch.delenv("ASSISTANT_PUBLISHER")
+    assert Settings(_env_file=None).publish_platforms == ["outbox"]  # type: ignore[call-arg]
+    from assistant.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown platform 'myspace'.*available: outbox"):
+        publishers_for(Settings(_env_file=None), {}, ["myspace"])  # type: ignore[call-arg]
