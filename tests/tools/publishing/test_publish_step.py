@@ -103,14 +103,14 @@ def test_the_platforms_setting_and_its_old_name(monkeypatch: pytest.MonkeyPatch)
     from assistant.tools.publishing import publishers_for
 
     monkeypatch.setenv("ASSISTANT_PUBLISHER", "WordPress, discord,wordpress")
-    old = Settings(_env_file=None)  # type: ignore[call-arg]
+    old = Settings(_env_file=None)
     assert old.publish_platforms == ["wordpress", "discord"] and old.publisher == "wordpress"
     monkeypatch.setenv("ASSISTANT_PUBLISH_TO", "telegram")
-    assert Settings(_env_file=None).publish_platforms == ["telegram"]  # type: ignore[call-arg]
+    assert Settings(_env_file=None).publish_platforms == ["telegram"]
     monkeypatch.delenv("ASSISTANT_PUBLISH_TO")
     monkeypatch.delenv("ASSISTANT_PUBLISHER")
-    assert Settings(_env_file=None).publish_platforms == ["outbox"]  # type: ignore[call-arg]
+    assert Settings(_env_file=None).publish_platforms == ["outbox"]
     from assistant.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unknown platform 'myspace'.*available: outbox"):
-        publishers_for(Settings(_env_file=None), {}, ["myspace"])  # type: ignore[call-arg]
+        publishers_for(Settings(_env_file=None), {}, ["myspace"])
