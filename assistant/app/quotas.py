@@ -16,7 +16,8 @@ answers it with 402 and the code ``quota_exceeded``).
 
 Usage is metered into ``api_usage`` rows with ``method = "METER"``; the ``endpoint`` names
 the meter and the job (``meter/jobs/<job>``, ``meter/render/<job>`` with its milliseconds in
-``response_time_ms``), so metering a job twice (a resumed job settles again) updates its row.
+``response_time_ms``, ``meter/tokens/<job>`` with the model tokens its runs used, where the
+model reports them, in ``tokens_used``), so metering a job again updates its one row.
 Storage is measured, not metered: the bytes of the user's artifacts.
 """
 
@@ -50,6 +51,7 @@ TIERS_PATH = Path(__file__).with_name("tiers.yaml")
 METER = "METER"
 JOBS_METER = "meter/jobs/"
 RENDER_METER = "meter/render/"
+TOKENS_METER = "meter/tokens/"
 RENDER_STEPS = ("visuals", "voice", "assemble")  # the steps that render media
 GB = 1024**3
 
@@ -194,6 +196,24 @@ def meter_render(db: Database, job_id: str) -> None:
             row.response_time_ms = ms
 
 
+def meter_tokens(db: Database, job_id: str, tokens: int) -> None:
+    """Add a run's model tokens to the job's one tokens row (a resumed job adds its own)."""
+    if tokens <= 0:
+        return
+    with db.session() as s:
+        owner = s.scalar(select(Job.user_id).where(Job.id == job_id))
+        if owner is None:
+            return
+        endpoint = f"{TOKENS_METER}{job_id}"
+        row = s.scalar(select(ApiUsage).where(ApiUsage.endpoint == endpoint,
+                                              ApiUsage.method == METER).with_for_update())
+        if row is None:
+            s.add(ApiUsage(user_id=owner, endpoint=endpoint, method=METER, status_code=200,
+                           tokens_used=tokens))
+        else:
+            row.tokens_used += tokens
+
+
 @dataclass(frozen=True)
 class Usage:
     """A user's use of their tier this month, and the tier's limits (None: unlimited)."""
@@ -203,7 +223,7 @@ class Usage:
     jobs: int
     jobs_limit: int | None
     render_seconds: float
-    tokens: int  # model tokens where the model reports them (metered per API request)
+    tokens: int  # model tokens, where the model reports them
     storage_bytes: int
     storage_limit_bytes: int | None
     webhooks: int

@@ -18,13 +18,14 @@ from langgraph.types import Command
 
 from assistant.app import webhooks
 from assistant.app.privacy import CONFIG_KEY, request_notice, scrub_brief
-from assistant.app.quotas import meter_render, reserve_job
+from assistant.app.quotas import meter_render, meter_tokens, reserve_job
 from assistant.content import Brief, ReviewDecision
 from assistant.errors import AssistantError, JobNotFound, JobStateError
 from assistant.graph.build import STEP_DONE, build_graph
 from assistant.graph.checkpoint import close_checkpointer, make_checkpointer
 from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
+from assistant.infra import token_meter
 from assistant.infra.lease import JobLeases
 from assistant.infra.observability import record_job
 from assistant.tools.quality.pii import Detector
@@ -175,6 +176,14 @@ class JobRunner:
         return {"configurable": {"thread_id": job_id}}
 
     def _run(self, job_id: str, graph_input: Any, on_event: EventSink | None) -> Outcome:
+        """Run the graph, counting the model tokens this run uses into the job's meter."""
+        with token_meter.metering() as tokens:
+            try:
+                return self._run_graph(job_id, graph_input, on_event)
+            finally:
+                meter_tokens(self.svc.db, job_id, tokens.total)
+
+    def _run_graph(self, job_id: str, graph_input: Any, on_event: EventSink | None) -> Outcome:
         emit = webhooks.runner_sink(self.svc, on_event)
         repo = self.svc.repo
         repo.set_status(job_id, "processing")

@@ -37,7 +37,7 @@ from prometheus_client import (
     start_http_server,
 )
 
-from assistant.infra import logmask
+from assistant.infra import logmask, token_meter
 
 if TYPE_CHECKING:
     from assistant.config import Settings
@@ -220,6 +220,7 @@ def set_queue_depth(queue: str, depth: int) -> None:
 
 
 def count_tokens(provider: str, *, input_tokens: int = 0, output_tokens: int = 0) -> None:
+    token_meter.add(input_tokens, output_tokens)  # the job being run, if one is metered
     if input_tokens:
         LLM_TOKENS.labels(provider=provider, direction="input").inc(input_tokens)
     if output_tokens:

@@ -3,11 +3,17 @@ counted per calendar month, the operator's CLI exempt, the other limits, the met
 
 from __future__ import annotations
 
+import json
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatResult
 from sqlalchemy import func, select, update
 
 from assistant.app.quotas import (
@@ -27,6 +33,7 @@ from assistant.app.runner import JobRunner
 from assistant.app.studio import Services
 from assistant.config import Settings
 from assistant.content import Brief
+from assistant.llm import ChatModel
 from storage.models import (
     ApiUsage,
     ContentArtifact,
@@ -36,6 +43,7 @@ from storage.models import (
     OrganizationMember,
     Profile,
 )
+from tests.fakes import FRAMING, ScriptedChat
 
 
 @pytest.fixture
@@ -197,3 +205,38 @@ def test_api_requests_per_day(svc: Services) -> None:
         check_api_request(svc.db, svc.settings, ada)
     set_tier(svc, "ada", "pro")
     check_api_request(svc.db, svc.settings, ada)
+
+
+class CountingChat(ScriptedChat):
+    """The scripted framing replies, each reporting the tokens it used (as real models do)."""
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None,
+                  run_manager: Any = None, **kw: Any) -> ChatResult:
+        result = super()._generate(messages, stop, run_manager, **kw)
+        message = result.generations[0].message
+        usage = UsageMetadata(input_tokens=30, output_tokens=12, total_tokens=42)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(
+            content=message.content, usage_metadata=usage))])
+
+
+def test_model_tokens_are_metered_per_job_even_when_jobs_share_the_model(
+        tides_kb: Services) -> None:
+    svc = tides_kb
+    chat = ChatModel(CountingChat(replies=[json.dumps(FRAMING)], prompts=[]), "fake",
+                     "scripted", "prompt")
+    svc.set_chat(chat)
+    runner = JobRunner(svc)
+    try:
+        briefs = [Brief.create("how tides work", "blog", user=u) for u in ("ada", "bob")]
+        ids = [runner.create(b) for b in briefs]
+        threads = [threading.Thread(target=runner.start, args=(i, b))
+                   for i, b in zip(ids, briefs, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(300)
+    finally:
+        runner.close()
+    used = {u: usage_for(svc.db, svc.repo.ensure_user(u)).tokens for u in ("ada", "bob")}
+    assert chat.usage["calls"] > 0 and all(n > 0 and n % 42 == 0 for n in used.values())
+    assert sum(used.values()) == chat.usage["input"] + chat.usage["output"]
