@@ -29,6 +29,7 @@ from assistant.api.routes import (
     media,
     usage,
     webhooks,
+    ws,
 )
 from assistant.app.webhook_delivery import DeliveryWorker
 from assistant.infra.ratelimit import make_rate_limiter
@@ -43,7 +44,7 @@ VERSION = schemas.API_VERSION
 def routers() -> list[APIRouter]:
     """Every area's router, mounted under API_PREFIX. Another area adds its own here."""
     return [health.router, jobs.router, kb.router, content.router, usage.router,
-            events.router, webhooks.router, billing.router, account.router]
+            events.router, ws.router, webhooks.router, billing.router, account.router]
 
 
 def create_api(conv: Conversation, *, heartbeat_s: float = 15.0,

@@ -21,8 +21,9 @@ from storage.models import ApiUsage
 log = logging.getLogger(__name__)
 
 
-def _record(ctx: ApiContext, who: Principal, endpoint: str, method: str, status: int,
-            elapsed_ms: int) -> None:
+def record(ctx: ApiContext, who: Principal, endpoint: str, method: str, status: int,
+           elapsed_ms: int) -> None:
+    """One request of ``who``'s, in ``api_usage``."""
     try:
         with ctx.svc.db.session() as s:
             s.add(ApiUsage(user_id=uuid.UUID(who.profile_id), endpoint=endpoint[:500],
@@ -52,7 +53,7 @@ def install(app: FastAPI) -> None:
         if isinstance(who, Principal):
             endpoint = _template(request)
             ctx: ApiContext = request.app.state.api
-            await asyncio.to_thread(_record, ctx, who, endpoint, request.method,
+            await asyncio.to_thread(record, ctx, who, endpoint, request.method,
                                     response.status_code,
                                     int((time.monotonic() - started) * 1000))
         return response
