@@ -166,6 +166,10 @@ class Settings(BaseSettings):
         None, description="A channel webhook (Server Settings > Integrations); its URL is a "
         "secret: whoever has it can post.")
     publish_timeout_s: float = Field(60.0, description="Timeout of one publishing request.")
+    publish_allow_private: bool = Field(
+        False, description="Let /connect take a WordPress site or webhook on a private, "
+        "loopback or link-local address (a self-hosted site on the LAN, tests); off, such "
+        "URLs are refused (SSRF).")
 
     # --- production services -------------------------------------------------------------
     redis_url: str | None = Field(

@@ -37,7 +37,8 @@ pytestmark = pytest.mark.slow
 @dataclass
 class KeyedServer(Server):
     def env(self) -> dict[str, str]:
-        return {**super().env(), "ASSISTANT_SECRET_KEY": "web connect test key, not a real one"}
+        return {**super().env(), "ASSISTANT_SECRET_KEY": "web connect test key, not a real one",
+                "ASSISTANT_PUBLISH_ALLOW_PRIVATE": "true"}  # WordPress is on 127.0.0.1
 
 
 @pytest.fixture

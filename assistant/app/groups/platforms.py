@@ -16,8 +16,11 @@ to store anything without ASSISTANT_SECRET_KEY.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from assistant.app.command_registry import CommandContext, ask_secret, register
 from assistant.app.events import OutEvent, say
@@ -42,6 +45,28 @@ def _store(ctx: CommandContext) -> AccountStore:
     return AccountStore.from_settings(ctx.svc.settings, ctx.svc.db)
 
 
+def _public(ctx: CommandContext, url: str) -> None:
+    """Refuse a URL on a private, loopback or link-local address: anyone in a chat may
+    /connect, and the server would call it (SSRF), unless the operator allows such addresses
+    (ASSISTANT_PUBLISH_ALLOW_PRIVATE: a self-hosted WordPress on the LAN, the tests)."""
+    if ctx.svc.settings.publish_allow_private:
+        return
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError, ValueError):
+        raise InputError(f"cannot find {host or url!r}: check the address") from None
+    for info in infos:
+        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if not ip.is_global or ip.is_multicast or ip.is_reserved:
+            raise InputError(f"{host} is a private or local address: only public sites can be "
+                             "connected (the operator may allow others with "
+                             "ASSISTANT_PUBLISH_ALLOW_PRIVATE=true)")
+
+
 def _connected(ctx: CommandContext, platform: str, display: str,
                credentials: dict[str, str]) -> str:
     _store(ctx).store(_owner(ctx), platform, display, credentials)
@@ -57,6 +82,7 @@ def connect_wordpress(ctx: CommandContext, args: list[str]) -> list[OutEvent]:
     if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", url):
         raise InputError(f"{url!r} is not a site address: give it as https://blog.example.com")
     fernet_for(ctx.svc.settings.secret_key)  # no key: say so now, not after the password
+    _public(ctx, url)
 
     def answer(text: str) -> list[OutEvent]:
         password = text.strip()
@@ -96,6 +122,7 @@ def connect_discord(ctx: CommandContext, args: list[str]) -> list[OutEvent]:
         raise InputError("send /connect discord WEBHOOK_URL (the channel's Edit Channel > "
                          "Integrations > Webhooks > Copy Webhook URL)")
     fernet_for(ctx.svc.settings.secret_key)
+    _public(ctx, args[0])
     credentials = {"webhook_url": args[0]}
     display = DiscordWebhookPublisher(ctx.svc.settings).verify(credentials)
     return [OutEvent("text", None, _connected(ctx, "discord", display, credentials),

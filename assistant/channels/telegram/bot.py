@@ -173,6 +173,11 @@ class TelegramBot:
         who = self._who(update)
         if who is not None:
             events = await asyncio.to_thread(self._ask, who[0], who[1], text)
+            message = update.effective_message
+            if message is not None and any(e.data.get("forget_message") for e in events):
+                # a secret (an application password): gone from the chat before we answer
+                with contextlib.suppress(TelegramError):
+                    await message.delete()
             await self.renderer.show_all(who[1], events)
 
     def _ask(self, user: ChannelUser, chat_id: int, text: str) -> list[OutEvent]:

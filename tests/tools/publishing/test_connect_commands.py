@@ -5,6 +5,7 @@ connected account."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import uuid
 from collections.abc import Iterator
@@ -64,7 +65,8 @@ def _services(settings: Settings, **update: Any) -> Iterator[Services]:
 def keyed(settings: Settings, telegram_api: TelegramStandIn) -> Iterator[Services]:
     yield from _services(settings, secret_key=SecretStr(KEY),
                          telegram_token=SecretStr(telegram_api.TOKEN),
-                         telegram_api_url=telegram_api.url)
+                         telegram_api_url=telegram_api.url,
+                         publish_allow_private=True)  # the test services are on 127.0.0.1
 
 
 @pytest.fixture
@@ -208,3 +210,45 @@ def test_a_job_publishes_with_its_workspace_account_first(
         "job-0000c0de", Brief.create("tides", "blog"), script, files={"markdown": markdown},
         credentials=target.credentials), keyed.repo)
     assert published.url.startswith(wordpress.url) and published.post_id
+
+
+def test_telegram_deletes_the_password_message(conv: Conversation, keyed: Services,
+                                               wordpress: WordPressSite) -> None:
+    from tests.channels.tg_harness import TgBot, tg_user
+
+    ada = tg_user(42, "Ada")
+
+    async def scenario() -> None:
+        async with TgBot(conv, keyed.settings) as tg:
+            await tg.text(ada, f"/connect wordpress {wordpress.url} {wordpress.user}")
+            assert tg.api.find("sendMessage", chat_id=42, text="application password")
+            assert not tg.api.find("deleteMessage")
+            await tg.text(ada, wordpress.app_password)
+            [deleted] = tg.api.find("deleteMessage", chat_id=42)
+            assert tg.api.find("sendMessage", chat_id=42, text="WordPress connected")
+            sent = [c for c in tg.api.calls if c.method == "sendMessage"]
+            assert all(wordpress.app_password not in str(c.params) for c in sent)
+            assert deleted.params["message_id"]
+
+    asyncio.run(scenario())
+
+
+def test_private_addresses_are_refused_unless_allowed(settings: Settings,
+                                                     wordpress: WordPressSite) -> None:
+    for svc in _services(settings, secret_key=SecretStr(KEY)):
+        runner = JobRunner(svc)
+        conv = Conversation(svc, runner)
+        try:
+            asked_site = len(wordpress.requests())
+            for url in (wordpress.url, "http://10.1.2.3", "http://[::1]:8080",
+                        "http://169.254.169.254"):
+                refused = one(conv.handle(ADA, f"/connect wordpress {url} editor"))
+                assert refused.kind == "error" and "private or local address" in refused.text
+            hook = one(conv.handle(ADA, "/connect discord http://127.0.0.1:9/api/webhooks/1/x"))
+            assert hook.kind == "error" and "private or local address" in hook.text
+            # nothing was asked: the next message is not taken for a password
+            assert one(conv.handle(ADA, "yes")).kind == "error"
+            assert _rows(svc) == [] and len(wordpress.requests()) == asked_site  # never called
+        finally:
+            conv.close()
+            runner.close()
