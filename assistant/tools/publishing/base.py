@@ -31,6 +31,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from assistant.content import Brief, Publication, Script
 from assistant.errors import AssistantError
+from assistant.tools.quality.platforms import limit_problems
 
 # What each file of a finished job is for; a publisher takes the roles it can use.
 Role = Literal["video", "audio", "thumbnail", "captions", "markdown", "qa"]
@@ -122,9 +123,8 @@ class SupportsMetrics(Protocol):
 
 
 def check_limits(name: str, limits: Limits, request: PublishRequest) -> list[str]:
-    """The problems ``limits`` find in ``request``, each one line naming the platform."""
-    from assistant.tools.quality.platforms import limit_problems  # the same rules QA uses
-
+    """The problems ``limits`` find in ``request``, each one line naming the platform; the
+    text limits are the ones QA checks (assistant/tools/quality/platforms.yaml)."""
     problems: list[str] = []
     if any(not request.credentials.get(key) for key in limits.credentials):
         problems.append(f"{name} is not connected: {limits.connect_hint or 'connect it first'}")

@@ -157,7 +157,10 @@ class WordPressPublisher:
         if categories:
             body["categories"] = [_term_id(client, "categories", c.strip()) for c in categories]
         if request.publish_at is not None:
-            body["status"] = "future"
+            # WordPress publishes a 'future' post at date_gmt (at once when it is past); a
+            # draft stays a draft, dated
+            if self.status == "publish":
+                body["status"] = "future"
             body["date_gmt"] = request.publish_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         post = dict(_call(client, "POST", "/wp/v2/posts", json=body).json())
         request.progress(post_id=post["id"])
