@@ -260,3 +260,37 @@ def test_the_connection_goes_to_the_checked_address_with_the_urls_host(
         row = s.scalar(select(WebhookDelivery).where(
             WebhookDelivery.webhook_id == uuid.UUID(info.id)))
         assert row is not None and row.status == "delivered"
+
+
+def test_a_workspace_hook_gets_the_workspaces_jobs_only(svc: Services, receiver: Receiver) -> None:
+    from sqlalchemy import update
+
+    from storage.models import Job, Organization
+
+    ada = svc.repo.ensure_user("ada")
+    with svc.db.session() as s:
+        org = Organization(name="Tide Club", slug="tide-club", owner_id=uuid.UUID(ada))
+        s.add(org)
+        s.flush()
+        org_id = org.id
+    hooks = Webhooks(svc.db, svc.settings)
+    team, _ = hooks.register(ada, receiver.url, ["job.completed"], workspace="tide-club")
+    own, _ = hooks.register(ada, receiver.url, ["job.completed"])
+    assert team.workspace == "tide-club" and own.workspace is None
+    with pytest.raises(Exception, match="no workspace 'someone-elses'"):
+        hooks.register(ada, receiver.url, ["job.completed"], workspace="someone-elses")
+    runner = JobRunner(svc)
+    try:
+        personal = runner.create(Brief.create("tides", "blog", user="ada"))
+        shared = runner.create(Brief.create("neap tides", "blog", user="ada"))
+    finally:
+        runner.close()
+    with svc.db.session() as s:
+        s.execute(update(Job).where(Job.id == shared).values(organization_id=org_id))
+    assert enqueue(svc.db, shared, "job.completed", {}) == 1
+    assert enqueue(svc.db, personal, "job.completed", {}) == 1
+    assert [d.event for d in hooks.deliveries(ada, team.id)] == ["job.completed"]
+    assert [d.event for d in hooks.deliveries(ada, own.id)] == ["job.completed"]
+    assert DeliveryWorker(svc.db, svc.settings).run_due() == 2
+    jobs_seen = sorted(json.loads(r["body"])["data"]["job"]["id"] for r in receiver.got)
+    assert jobs_seen == sorted([shared, personal])
