@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from assistant.content import Brief, Research, Script
 from assistant.tools.knowledge.embeddings import Embedder
@@ -48,8 +48,10 @@ class Scores:
     reading_grade: float
     words: int
     sentences: int
+    # What QA's checks found wrong, where: read in the JSON next to what the case wrote.
+    problems: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, float | int | bool]:
+    def as_dict(self) -> dict[str, float | int | bool | list[str]]:
         return asdict(self)
 
 
@@ -62,14 +64,21 @@ def on_topic_rate(script: Script, research: Research, brief: Brief,
 
 
 def unsupported_rate(script: Script, research: Research,
-                     embedder: Embedder) -> tuple[float, int]:
-    """(share of factual sentences unsupported, how many factual sentences there were)."""
+                     embedder: Embedder) -> tuple[float, int, list[str]]:
+    """(share of factual sentences unsupported, how many factual sentences there were,
+    each unsupported one with where and why)."""
     problems, checked = unsupported_sentences(script, research, embedder)
-    return (len(problems) / checked if checked else 0.0), checked
+    return (len(problems) / checked if checked else 0.0), checked, [str(p) for p in problems]
 
 
 def invented_count(script: Script, research: Research, brief: Brief | None = None) -> int:
-    return sum(len(p.facts) for p in invented_facts(script, research, brief))
+    return len(invented_list(script, research, brief))
+
+
+def invented_list(script: Script, research: Research, brief: Brief | None = None) -> list[str]:
+    """Each invented number or name, with where it is."""
+    return [f"{p.where}: invented {fact!r}" for p in invented_facts(script, research, brief)
+            for fact in p.facts]
 
 
 def citation_coverage(script: Script, research: Research) -> float:
@@ -124,11 +133,12 @@ def score(script: Script, research: Research, brief: Brief, expected_sources: Se
           facts: Sequence[Sequence[str]], embedder: Embedder,
           stats: TermStats | None = None) -> Scores:
     ratio, length_ok, thin = length_fit(script, brief)
-    unsupported, sentences = unsupported_rate(script, research, embedder)
+    unsupported, sentences, unbacked = unsupported_rate(script, research, embedder)
+    invented = invented_list(script, research, brief)
     return Scores(
         on_topic=round(on_topic_rate(script, research, brief, embedder, stats), 3),
         unsupported=round(unsupported, 3),
-        invented=invented_count(script, research, brief),
+        invented=len(invented),
         repeated_sentences=len(repeated_sentences(script)),
         repeated_runs=len(repeated_runs(script)),
         length_ratio=round(ratio, 3),
@@ -140,4 +150,5 @@ def score(script: Script, research: Research, brief: Brief, expected_sources: Se
         reading_grade=reading_grade(script.body_text()),
         words=script.word_count(),
         sentences=sentences,
+        problems=unbacked + invented,
     )

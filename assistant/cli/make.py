@@ -61,8 +61,10 @@ def make(
     yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     user: str | None = typer.Option(None, help="Who asks (default: ASSISTANT_DEFAULT_USER)."),
-    depth: str = typer.Option("shallow", "--depth", "-d", help="Research depth: "
-                              f"{', '.join(DEPTHS)} (2, 4 or 6 searches per provider)."),
+    depth: str | None = typer.Option(None, "--depth", "-d", help="Research depth: "
+                                     f"{', '.join(DEPTHS)} (2, 4 or 6 searches per provider"
+                                     "); default: deep for blog, video and podcast, "
+                                     "shallow for short and social."),
     lang: str | None = typer.Option(None, "--lang", help="Language of the content (en, es, "
                                     "fr, ...); default: detected from TOPIC, else en."),
 ) -> None:
@@ -73,7 +75,7 @@ def make(
         raise InputError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     if style not in STYLES:
         raise InputError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
-    if depth not in DEPTHS:
+    if depth is not None and depth not in DEPTHS:
         raise InputError(f"unknown depth {depth!r}; choose one of {', '.join(DEPTHS)}")
     check_services(Settings())
     with services() as svc:

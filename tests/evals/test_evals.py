@@ -225,3 +225,25 @@ def test_evals_run_writes_the_table_and_json_for_the_configured_model(
     assert tides["status"] == "scored", tides["error"]
     assert set(tides["scores"]) >= {"on_topic", "unsupported", "invented", "length_ok"}
     assert tides["steps"]["write"] > 0
+
+
+def test_a_sentence_its_page_states_word_for_word_is_supported(embedder: Embedder) -> None:
+    """Similarity to a whole passage is diluted by its other sentences: "The garden has 48
+    raised beds ..." ranked its own three-sentence passage below three others about the
+    garden, and QA called it unsupported. The passages holding its facts are checked too."""
+    page = (KB_DIR / "alder-street-garden.md").read_text(encoding="utf-8")
+    blocks = [b.partition("\n")[2].strip() for b in page.split("\n## ")]
+    garden = Source(id="garden", title="Alder Street Community Garden", uri="kb://garden")
+    research = Research(query="the Alder Street Community Garden", sources=[garden], findings=[
+        Finding(text=text, source_id="garden", chunk_index=i) for i, text in enumerate(blocks)])
+    beds = ("The garden has 48 raised beds, a polytunnel, a tool shed and a rainwater system "
+            "that stores up to 6,000 litres.")
+    assert beds in blocks[0]
+    wrong = beds.replace("48", "84")
+    for sentence, unsupported in ((beds, 0.0), (wrong, 1.0)):
+        script = Script(format="video", title="The Alder Street Community Garden",
+                        hook="", sections=[Section(text=sentence, citations=["garden"])],
+                        call_to_action="Follow for more.", citations=[garden])
+        brief = Brief.create("the Alder Street Community Garden", "video")
+        got = score(script, research, brief, [], [], embedder)
+        assert got.unsupported == unsupported, got.problems

@@ -18,6 +18,7 @@ from assistant.content import Brief, Finding, Research, Script, Source
 from assistant.graph.nodes import review, write
 from assistant.tools.knowledge.loaders import split_sentences
 from assistant.tools.quality.support import facts_in, restates_topic, trace
+from assistant.tools.quality.topic import off_topic_sections
 from assistant.tools.writing.compose import runs
 from tests.fakes import reading, scripted
 
@@ -49,9 +50,12 @@ def all_sentences(script: Script) -> list[str]:
     return [s for section in script.sections for s in split_sentences(section.text)]
 
 
-def assert_truthful(script: Script, research: Research, svc: Services, topic: str) -> None:
+def assert_truthful(script: Script, research: Research, svc: Services,
+                    topic: str | None) -> None:
     """Every body sentence traced to a passage; citations are the passages' sources; no
-    repeated sentence or six-word run anywhere the audience reads or hears."""
+    repeated sentence or six-word run anywhere the audience reads or hears. With a topic,
+    each sentence must also be near it on its own (None: as QA traces, the sections' topic
+    is the relevance gate's to judge)."""
     passages = [f.text for f in research.findings]
     sentences = all_sentences(script)
     for sentence, found in zip(sentences, trace(sentences, passages, svc.embedder(),
@@ -191,8 +195,6 @@ def test_generative_mode_catches_a_false_number_and_an_off_topic_paragraph(
 def test_look_alike_passages_never_make_a_section_qa_would_refuse(svc: Services) -> None:
     """Passages that share a word with the topic ("blue") but are about something else: the
     writer asks the relevance gate QA uses, so no section of them survives."""
-    from assistant.tools.quality.topic import off_topic_sections
-
     svc.set_chat(scripted("no"))
     sky = research_of("why-the-sky-is-blue.md", "sky", "Why the Sky Is Blue")
     whale = Finding(source_id="whale", heading="", chunk_index=0, text=(
@@ -207,3 +209,101 @@ def test_look_alike_passages_never_make_a_section_qa_would_refuse(svc: Services)
     text = script.body_text()
     assert "whale" not in text.lower() and "Tyndall" not in text
     assert off_topic_sections(script, research, brief, svc.embedder()) == []
+
+
+# --- the person's own pages, framing that reads right -----------------------------------
+
+EVAL_KB = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "kb"
+
+
+def own_page(page: str, source_id: str) -> Research:
+    """A knowledge-base page as research hands it over: one finding per section, the page
+    a ``kb`` source titled by its first heading."""
+    text = (EVAL_KB / page).read_text(encoding="utf-8")
+    title = text.splitlines()[0].removeprefix("# ").strip()
+    findings = []
+    for i, block in enumerate(text.split("\n## ")):
+        heading, _, body = block.partition("\n")
+        findings.append(Finding(text=body.strip(), source_id=source_id, chunk_index=i,
+                                heading=title if heading.startswith("# ") else heading.strip()))
+    return Research(query=title, findings=findings, sources=[
+        Source(id=source_id, title=title, uri=f"file://{page}", provider="kb")])
+
+
+NOTICE_FACTS = ["3 March 2027", "28 May 2027", "214 households", "9:00 and 15:00",
+                "St Aidan's Church Hall", "2 minutes", "SVW-4471"]
+
+
+def test_the_persons_notice_fills_its_beats_with_its_facts_in_order(svc: Services) -> None:
+    """Few sentences of a notice repeat its request's words ("Residents should fill a
+    kettle ...", the "What Residents Should Do" section scores 0.27): on the person's own
+    page about the request they fill the beats all the same, in the notice's order."""
+    svc.set_chat(scripted("not json"))
+    research = own_page("harrowgate-lane-water-main.md", "notice")
+    brief = Brief.create("the Harrowgate Lane water main replacement", "blog", "professional",
+                         words=500)
+    script = run_write(svc, brief, research)
+    text = script.body_text()
+    kept = [fact for fact in NOTICE_FACTS if fact in text]
+    assert len(kept) == len(NOTICE_FACTS), (kept, script.notes)
+    headings = [s.heading for s in script.sections]
+    assert headings.index("Who Is Affected") < headings.index("What Residents Should Do")
+    assert headings[-1] == "Contact"  # further sections go before a notice's contact
+    assert "science" not in script.call_to_action  # a style's CTA for explainers
+    # "No household will lose its supply for more than 3 days ..." is 0.12 from the request
+    # on its own, and exactly what residents need: the gate judges the sections instead.
+    assert off_topic_sections(script, research, brief, svc.embedder()) == []
+    assert_truthful(script, research, svc, None)
+
+
+def test_a_short_notice_says_who_is_affected_and_what_to_do(svc: Services) -> None:
+    svc.set_chat(scripted("not json"))
+    research = own_page("harrowgate-lane-water-main.md", "notice")
+    brief = Brief.create("the Harrowgate Lane water main replacement", "short", "professional")
+    script = run_write(svc, brief, research)
+    text = script.body_text()
+    assert "214 households" in text and "Residents should" in text
+    assert script.word_count() <= brief.target_words * 1.15
+    assert off_topic_sections(script, research, brief, svc.embedder()) == []
+    assert_truthful(script, research, svc, None)
+
+
+def test_a_hook_cta_or_description_that_repeats_the_title_falls_back(svc: Services) -> None:
+    """The small model's 'hook' was the title again ("The Tides Work: How the Earth's Tides
+    Work"), its call to action "Read the" + title: each field falls back, none repeats."""
+    from assistant.tools.writing import framing
+    from assistant.tools.writing.compose import Said
+    from assistant.tools.writing.templates import style
+
+    research = research_of("how-tides-work.md", "tides", "How Tides Work")
+    body = split_sentences(research.findings[0].text)
+    title = "Tides Work: How the Earth's Tides Work"
+    proposed = framing.Framing(title=title, hook=f"The {title}",
+                               call_to_action=f"Read the {title}", description=title)
+    brief = Brief.create("how tides work", "short")
+    frame = framing.settle(brief, style("casual"), proposed, body=body[1:], evidence=body,
+                           reserved=None, embedder=svc.embedder(), said=Said(*body[1:]))
+    assert frame.title == title  # names the topic, states nothing new: it may stay
+    assert frame.hook != proposed.hook and frame.call_to_action != proposed.call_to_action
+    assert frame.description != title
+    for field in (frame.hook, frame.call_to_action, frame.description):
+        assert not Said(title).repeats(field), (field, frame.fallbacks)
+    assert any("call to action repeats the title" in f for f in frame.fallbacks)
+    assert any("description" in f for f in frame.fallbacks)
+
+
+@pytest.mark.parametrize(("fmt", "cta", "wrong"), [
+    ("video", "Watch the full video to see more tides!", True),
+    ("short", "Watch this short again and share it.", True),
+    ("podcast", "Watch our channel for the next episode.", True),
+    ("podcast", "Listen to the episode again tomorrow.", True),
+    ("blog", "Listen to the tide tables every morning.", True),
+    ("video", "Subscribe for more ocean science.", False),
+    ("blog", "Share this post with a friend who loves the sea.", False),
+    ("podcast", "Follow the show for the next episode.", False),
+])
+def test_a_call_to_action_suits_its_format(fmt: str, cta: str, wrong: bool) -> None:
+    from assistant.tools.writing.framing import call_to_action_problem
+
+    brief = Brief.create("how tides work", fmt)  # type: ignore[arg-type]
+    assert (call_to_action_problem(cta, brief) is not None) is wrong

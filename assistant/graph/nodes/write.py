@@ -117,7 +117,8 @@ def _pool(brief: Brief, research: Research, rules: BrandRules, svc: Services) ->
     embedder = svc.embedder()
     pool = build_pool(brief.topic, research.findings, embedder,
                       titles={s.id: s.title for s in research.sources},
-                      keep=lambda items: ontopic.kept(items, brief, embedder))
+                      keep=lambda items: ontopic.kept(items, brief, embedder),
+                      about=ontopic.whole_pages(research.sources, brief, embedder))
     banned = {s.index for s in pool.sentences if rules.banned_in(s.text)}
     pool.used |= banned  # never offered, never used
     if len(pool.free()) == 0:
@@ -142,6 +143,7 @@ def write(brief: Brief, research: Research, notes: list[str], rules: BrandRules,
         pool.use(reserved)
     said = Said()
     writer_notes: list[str] = []
+    kind = kind_of(sized, research.findings)
     draft = _draft(sized, pool, notes, svc) if mode == "generative" else None
     if draft is not None:
         drafts = [DraftPart(s.heading, s.text, s.visual_prompt) for s in draft.sections]
@@ -152,7 +154,6 @@ def write(brief: Brief, research: Research, notes: list[str], rules: BrandRules,
             Framing, title=draft.title, hook=draft.hook, call_to_action=draft.call_to_action,
             description=draft.description)
     else:
-        kind = kind_of(sized, research.findings)
         parts = compose.plan(sized, pool, outline(sized, kind), said)
         emit(STEP, f"outlined a {kind}: {len(parts)} sections from {len(pool)} source "
                    "sentences", 30)
@@ -177,7 +178,7 @@ def write(brief: Brief, research: Research, notes: list[str], rules: BrandRules,
     evidence += [reserved.text] if reserved else []
     frame = framing.settle(sized, style(sized.style), proposed, body=body, evidence=evidence,
                            reserved=reserved, embedder=embedder, said=Said(*body),
-                           banned=rules.banned_in)
+                           banned=rules.banned_in, notice=kind == "notice")
     if not frame.hook:
         _hook_from_body(frame, parts)
     writer_notes += [f"{f}; used a checked fallback" for f in frame.fallbacks]

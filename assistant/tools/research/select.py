@@ -1,9 +1,10 @@
 """From passages the gate kept to what the writer gets: findings, sources and coverage.
 
 Findings are bounded per depth and spread over the facets (round robin, best first within
-each), with at most a third of them from one document, so one long page cannot crowd out
-the rest. Coverage says, per planned facet, whether any kept passage supports it. The
-request's own facet needs more than a passage *about* the subject: one sentence of it must
+each), with at most a third of them from one document while other documents' passages
+wait, so one long page cannot crowd out the rest (room left over goes to it after all).
+Coverage says, per planned facet, whether any kept passage supports it. The request's own
+facet needs more than a passage *about* the subject: one sentence of it must
 mention (nearly) all the request's key terms and the facet's marker ("how octopuses change
 colour" is not covered by a sentence about octopus anatomy, only by one about octopuses
 changing colour *by* some means).
@@ -86,6 +87,14 @@ def select(
                 passage = queue.pop(0)
                 per_doc[passage.doc] += 1
                 chosen.append((passage, facet))
+    # The cap shares the room between documents; it does not waste it. Room no other
+    # document fills goes to the capped ones, best first: a person's one page about the
+    # request ("Harrowgate Lane ... Notice to Residents", 8 passages) reached the writer as
+    # 4 passages at shallow depth with nothing else retrieved.
+    taken = {id(p) for p, _ in chosen}
+    spare = [(p, facet) for facet in order for p in by_facet.get(facet, []) if id(p) not in taken]
+    spare.sort(key=lambda pair: -pair[0].relevance)
+    chosen += spare[:max(0, plan.findings - len(chosen))]
     chosen.sort(key=lambda pair: -pair[0].relevance)
     findings = [
         Finding(text=p.text, source_id=source_id(fetched[p.doc]), heading=p.heading,

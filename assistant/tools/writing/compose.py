@@ -100,6 +100,9 @@ def budget_words(brief: Brief) -> int:
 
 
 LONG_FORMS = ("blog", "video", "podcast")
+CLOSING_BEATS = ("takeaway", "contact")  # further source sections go before these
+OPENING_BEATS = ("what", "happened")  # a source's opening section fits these best
+HEADING_BONUS = 0.1  # about a beat's cue words: enough to decide between close sections
 
 
 def plan(brief: Brief, pool: Pool, beats: list[Beat], said: Said) -> list[Part]:
@@ -159,15 +162,23 @@ def _take_group(part: Part, pool: Pool, brief: Brief, said: Said, cap: int,
     for s in pool.free():
         groups.setdefault((s.source_id, s.heading), []).append(s)
     strongest = max((_strength(m) for m in groups.values()), default=0.0)
-    # A page that only mentions the topic ("Surfing": a tidal bore) fills no beat.
+    # A page that only mentions the topic ("Surfing": a tidal bore) fills no beat; every
+    # section of a page about the topic may ("What Residents Should Do" of a notice).
     floor = max(WEAK_SECTION, SECTION_RELATIVE * strongest)
-    groups = {k: m for k, m in groups.items() if _strength(m) >= floor}
+    groups = {k: m for k, m in groups.items() if k[0] in pool.about or _strength(m) >= floor}
     if not groups:
         return
 
     def fit(members: list[SourceSentence]) -> float:
         top = sorted((float(scores[m.index]) for m in members), reverse=True)[:2]
-        return sum(top) / len(top)
+        value = sum(top) / len(top)
+        # A section whose own heading names the beat's job ("Who Is Affected", "What
+        # Residents Should Do", "Contact") is that beat; a page's opening section says
+        # what it is or what happened (a notice's "Traffic and Parking" says "closed" too).
+        value += HEADING_BONUS * bool(part.beat.cues_in(members[0].heading))
+        if part.beat.key in OPENING_BEATS and min(m.position for m in members)[0] == 0:
+            value += HEADING_BONUS
+        return value
 
     members = max(groups.values(), key=fit)
     best = sorted(members, key=lambda m: -scores[m.index])[:cap]  # its best, read in order
@@ -233,7 +244,8 @@ def fill(brief: Brief, pool: Pool, parts: list[Part], said: Said) -> None:
         home = homes.get(key)
         if home is None:
             # A page that only mentions the topic ("Surfing": a tidal bore) opens no section.
-            if _strength(members) < max(WEAK_SECTION, SECTION_RELATIVE * best):
+            if key[0] not in pool.about and (
+                    _strength(members) < max(WEAK_SECTION, SECTION_RELATIVE * best)):
                 continue
             heading = key[1] or pool.titles.get(key[0], "")
             home = Part(Beat("more", heading or "More", "", 0.0), heading=heading)
@@ -254,7 +266,9 @@ def fill(brief: Brief, pool: Pool, parts: list[Part], said: Said) -> None:
     extra.sort(key=lambda p: (rank[p.lines[0].source.source_id],
                               min(ln.source.position for ln in p.lines)))
     if extra:
-        closing = len(parts) - 1 if parts and parts[-1].beat.key == "takeaway" else len(parts)
+        # ...before the closing beat: a takeaway, or a notice's contact.
+        ends = parts and parts[-1].beat.key in CLOSING_BEATS
+        closing = len(parts) - 1 if ends else len(parts)
         parts[closing:closing] = extra
 
 

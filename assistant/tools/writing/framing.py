@@ -54,6 +54,21 @@ _ACTION = re.compile(
 )
 _ECHO = ("one sentence", "one question", "names the topic", "catchy title", "json", "at most",
          "the sources", "source id", "<source")
+# A call to action that asks for what the audience is already doing, or for what the
+# format cannot give: "watch the video" said inside the video, "watch" in a podcast.
+_SELF = r"\b(this|the|our|my)( \w+)? (video|short|clip|episode|podcast|post|article|blog)\b"
+_WRONG_MEDIUM: dict[str, tuple[tuple[str, str], ...]] = {
+    "short": ((rf"\b(watch|see)\b.*{_SELF}", "asks them to watch the short they are watching"),),
+    "video": ((rf"\b(watch|see)\b.*{_SELF}", "asks them to watch the video they are watching"),),
+    "podcast": ((r"\b(watch|see the (video|clip))\b", "asks a listener to watch something"),
+                (rf"\blisten\b.*{_SELF}", "asks them to listen to the episode they are in")),
+    "blog": ((r"\b(watch|listen)\b", "asks a reader to watch or listen to a text"),
+             (rf"\bread\b.*{_SELF}", "asks them to read the post they are reading")),
+    "social": ((rf"\bread\b.*{_SELF}", "asks them to read the post they are reading"),),
+}
+# A notice's own call: a style's "subscribe for briefings on science" does not suit it.
+NOTICE_CALL_TO_ACTION = "Share this with anyone it affects."
+_SENTENCE_END = tuple(".!?\"'”)")  # what a sentence may end with
 _SUPERLATIVE = re.compile(r"\b(\w+est|most|only|first|never|every|times|million|billion|"
                           r"record|world)\b", re.IGNORECASE)
 
@@ -103,6 +118,9 @@ def call_to_action_problem(text: str, brief: Brief) -> str | None:
     stated = missing_facts(text[action.end():], "", allowed=brief.topic)
     if stated:
         return f"states facts ({', '.join(stated)}); facts belong in a cited section"
+    for pattern, why in _WRONG_MEDIUM.get(brief.format, ()):
+        if re.search(pattern, text, re.IGNORECASE):
+            return why
     return None
 
 
@@ -198,7 +216,8 @@ def ask(brief: Brief, sources: list[SourceSentence], notes: list[str],
 
 def settle(brief: Brief, preset: StylePreset, proposed: Framing | None, *, body: list[str],
            evidence: list[str], reserved: SourceSentence | None, embedder: Embedder,
-           said: Said, banned: Callable[[str], list[str]] = lambda _: []) -> Frame:
+           said: Said, banned: Callable[[str], list[str]] = lambda _: [],
+           notice: bool = False) -> Frame:
     """Keep each proposed field that passes its check; fall back field by field.
 
     ``reserved`` is the surprising source sentence kept out of the body for a hook that
@@ -217,20 +236,28 @@ def settle(brief: Brief, preset: StylePreset, proposed: Framing | None, *, body:
     hook = str(value["hook"]).strip()
     problem = hook_problem(hook, brief, body, evidence, embedder, said) if hook else "is missing"
     hook_source = None
-    if not problem and hook.lower() == title.lower():
+    if not problem and (hook.lower() == title.lower() or Said(title).repeats(hook)):
         problem = "repeats the title"
+    if not problem and hook.rstrip()[-1:] not in _SENTENCE_END:
+        problem = "is not a sentence (a title-like fragment)"
     if problem:
         fallbacks.append(f"hook {problem}" + (f" ({hook[:90]!r})" if hook else ""))
         hook_source = reserved
         hook = reserved.text if reserved else ""
     cta = str(value["call_to_action"]).strip()
     problem = call_to_action_problem(cta, brief)
+    if not problem and Said(title, hook).repeats(cta):
+        problem = "repeats the title or hook"
     if problem:
         fallbacks.append(f"call to action {problem}" + (f" ({cta[:70]!r})" if cta else ""))
-        cta = preset.call_to_action
+        cta = NOTICE_CALL_TO_ACTION if notice else preset.call_to_action
     description = str(value["description"]).strip()
     problem = (description_problem(description, brief, evidence, embedder)
                if description else "is missing")
+    if not problem and description.rstrip()[-1:] not in _SENTENCE_END:
+        problem = "is not a sentence (a title-like fragment)"
+    if not problem and Said(title, hook, cta).repeats(description):
+        problem = "repeats the title, hook or call to action"
     if problem:
         fallbacks.append(f"description {problem}")
         description = _opening(body)

@@ -10,7 +10,9 @@ asks the gate before it frames the piece and drops what it refuses.
 
 from __future__ import annotations
 
-from assistant.content import Brief
+from collections.abc import Sequence
+
+from assistant.content import Brief, Source
 from assistant.tools.knowledge.embeddings import Embedder
 from assistant.tools.quality.topic import gate_stats
 from assistant.tools.research.relevance import Gate, Passage
@@ -29,6 +31,18 @@ def kept(items: list[tuple[str, str, str]], brief: Brief, embedder: Embedder) ->
                 for n, (text, title, heading) in enumerate(items)]
     gate(brief, embedder).judge(passages)
     return [p.kept for p in passages]
+
+
+def whole_pages(sources: Sequence[Source], brief: Brief, embedder: Embedder) -> set[str]:
+    """The person's own pages (knowledge-base sources) whose title alone the gate keeps:
+    a page titled "Harrowgate Lane Water Main Replacement: Notice to Residents" is about
+    that request in every section, its "What Residents Should Do" included, though few of
+    its sentences repeat the request's words. An encyclopedia page keeps the per-sentence
+    judgement: its summary may only mention the topic."""
+    own = [s for s in sources if s.provider == "kb" and s.title.strip()]
+    passages = [Passage(text=s.title, doc=0, position=n) for n, s in enumerate(own)]
+    gate(brief, embedder).judge(passages)
+    return {s.id for s, judged in zip(own, passages, strict=True) if judged.kept}
 
 
 def refused(parts: list[Part], brief: Brief, embedder: Embedder,

@@ -72,17 +72,20 @@ EXPLAINER = {
 NOTICE = {
     "happened": Beat("happened", "What happened", "What happened: the {topic} announced, what "
                      "and when", 0.3,
-                     cue=r"\b(announced|recall\w*|clos\w*|since|today|has been|have been)\b"),
+                     cue=r"\b(announced|recall\w*|clos\w*|since|today|has been|have been|"
+                         r"(turned|switched|shut) off|interrupt\w*|outage)\b",
+                     wants_facts=True),
     "affected": Beat("affected", "Who is affected", "Who and which products, places or "
                      "people are affected by the {topic}", 0.25,
-                     cue=r"\b(affected|customers|owners|residents|anyone|people who|models?|"
-                         r"batch|lot|bought|sold)\b"),
+                     cue=r"\b(affect(s|ed)?|customers|owners|residents|anyone|people who|models?|"
+                         r"batch|lot|bought|sold)\b", wants_facts=True),
     "todo": Beat("todo", "What to do", "What you should do now about the {topic}: steps, "
                  "stop using, return, refund", 0.3,
                  cue=r"\b(should|must|stop|return|do not|bring|refund|replace\w*|check)\b"),
     "contact": Beat("contact", "Who to contact", "Whom to contact about the {topic}: phone, "
                     "website, address, hours", 0.15,
-                    cue=r"\b(call|phone|email|website|visit|contact|hours|helpline|www\.|https?://)"),
+                    cue=r"\b(call|phone|email|website|visit|contact|hours|helpline|questions|quoting|"
+                        r"reference|enquir\w*|updates|www\.|https?://)"),
 }
 
 FACETS = {"what": ("overview",), "how": ("mechanism",), "deeper": ("mechanism",),
@@ -110,9 +113,23 @@ LAYOUTS: dict[Kind, dict[str, tuple[str, ...]]] = {
 MAX_PER_BEAT = {"short": 2, "social": 1, "video": 5, "podcast": 7, "blog": 8}
 
 
+# A notice's own sections: "Who Is Affected", "What Residents Should Do", "Contact".
+_NOTICE_HEADING = re.compile(
+    r"\b(notice|affected|what to do|contact(ing)?|helpline|what (residents|owners|customers|"
+    r"you|users|parents|passengers|tenants|patients) (should|must|need to|can) do)\b",
+    re.IGNORECASE,
+)
+
+
 def kind_of(brief: Brief, findings: Sequence[Finding] = ()) -> Kind:
-    """A notice when the topic says so, or when the best passages read like one."""
+    """A notice when the topic says so, when its sources' headings are a notice's (two of
+    "Notice to Residents", "Who Is Affected", "What Residents Should Do", "Contact": a
+    water-main replacement names no "recall" or "closure"), or when the best passages read
+    like one."""
     if _NOTICE.search(brief.topic):
+        return "notice"
+    headings = {f.heading.lower() for f in findings if f.heading}
+    if sum(bool(_NOTICE_HEADING.search(h)) for h in headings) >= 2:
         return "notice"
     top = sorted(findings, key=lambda f: -f.score)[:3]
     hits = sum(len(_NOTICE.findall(f.text)) for f in top)

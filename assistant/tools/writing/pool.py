@@ -90,6 +90,9 @@ class Pool:
     embedder: Embedder
     used: set[int] = field(default_factory=set)
     titles: dict[str, str] = field(default_factory=dict)  # source id -> title, for headings
+    # Sources about the topic as a whole (the person's own page on it): every section of
+    # one may fill a beat, however little of it repeats the topic's words.
+    about: set[str] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.sentences)
@@ -118,8 +121,17 @@ class Pool:
         redundancy = (np.max(self.vectors @ self.vectors[used].T, axis=1) if used
                       else np.zeros(len(self.sentences)))
         out = np.zeros(len(self.sentences))
+        # On a page about the topic as a whole every sentence is about it: how often one
+        # repeats the topic's words says nothing, so the beat decides ("Residents should
+        # fill a kettle ..." is what to do; "The new main is 1.2 kilometres ..." is not).
+        whole: dict[str, float] = {}
+        for x in self.sentences:
+            if x.source_id in self.about:
+                whole[x.source_id] = max(whole.get(x.source_id, 0.0), x.topic_score)
         for s in self.sentences:
-            value = 0.45 * sims[s.index] + 0.4 * s.topic_score + s.lead + 0.08 * s.named
+            topical, named = (whole[s.source_id], 1.0) if s.source_id in whole else (
+                s.topic_score, s.named)
+            value = 0.45 * sims[s.index] + 0.4 * topical + s.lead + 0.08 * named
             value += 0.08 * min(beat.cues_in(s.text), 2)
             value += 0.06 * min(s.facts, 2) if beat.wants_facts else 0.0
             value += 0.05 if s.facet and s.facet in beat.facets else 0.0
@@ -169,9 +181,17 @@ Keep = Callable[[list[tuple[str, str, str]]], list[bool]]
 
 
 def build_pool(topic: str, findings: Sequence[Finding], embedder: Embedder,
-               titles: dict[str, str] | None = None, keep: Keep | None = None) -> Pool:
+               titles: dict[str, str] | None = None, keep: Keep | None = None,
+               about: set[str] | None = None) -> Pool:
     """Every usable sentence of ``findings`` that is about ``topic``, de-duplicated;
-    ``keep`` (research's relevance gate) may refuse sentences the topic filter let by."""
+    ``keep`` (research's relevance gate) may refuse sentences the topic filter let by.
+
+    A sentence of a source in ``about`` (a page about the topic as a whole) is about the
+    topic by construction: the similarity floor, which drops what is plainly about something
+    else, does not apply to it. On the Harrowgate Lane notice, "Residents should fill a
+    kettle ..." scores 0.29 against the request and "The old cast-iron main was laid in
+    1931 ..." under 0.24: both are what a reader of the notice needs."""
+    about = about or set()
     raw: list[tuple[str, Finding, int]] = []
     seen: set[str] = set()
     for finding in findings:
@@ -201,8 +221,9 @@ def build_pool(topic: str, findings: Sequence[Finding], embedder: Embedder,
     for row in order:
         (text, finding, i), score = raw[row], scores[row]
         named = len(terms & _terms(text)) / max(len(terms), 1)
-        if score < floor or not (named > 0 or score >= NEAR_TOPIC
-                                 or strength[finding.source_id] >= strong):
+        whole_page = finding.source_id in about
+        if not whole_page and (score < floor or not (
+                named > 0 or score >= NEAR_TOPIC or strength[finding.source_id] >= strong)):
             continue
         if rows and float(np.max(body[rows] @ body[row])) > NEAR_DUPLICATE:
             continue
@@ -211,4 +232,4 @@ def build_pool(topic: str, findings: Sequence[Finding], embedder: Embedder,
                                    len(facts_in(text)), finding.facet, named))
         rows.append(row)
     return Pool(kept, body[rows] if rows else np.zeros((0, embedder.dim), dtype=np.float32),
-                topic_vector, embedder, titles=titles)
+                topic_vector, embedder, titles=titles, about=about)
