@@ -164,3 +164,17 @@ def test_uploads_are_size_capped_per_scope_and_per_file(svc: Services, tmp_path:
     assert results[3].message == ("your knowledge base holds 1 KB of its 1 KB: s2.md (1 KB) "
                                   "does not fit, remove sources first")
     assert uploads.add([big], SHARED, "the shared knowledge base")[0].status == "added"
+
+
+def test_an_upload_kept_under_a_temporary_name_is_added_and_refused_by_its_own(
+        svc: Services, tmp_path: Path) -> None:
+    svc.settings.kb_file_max_mb = 100 / 2**20
+    uploads = ScopedUploads(svc.kb(), svc.db, svc.settings)
+    ada = user_scope(svc.repo.ensure_user("ada"))
+    temp = page(tmp_path, "upload")  # what the REST API writes the request body to
+    refused = uploads.add_file(temp, ada, "your knowledge base", name="sourdough.md")
+    assert refused.message.startswith("sourdough.md is 1 KB;"), refused.message
+    svc.settings.kb_file_max_mb = 25.0
+    added = uploads.add_file(temp, ada, "your knowledge base", name="sourdough.md")
+    assert added.status == "added" and svc.kb().names([ada]) == {
+        added.source_id: "sourdough.md"}

@@ -50,14 +50,18 @@ class ScopedUploads:
         self.log = KbUploadLog(db)
 
     def add(self, paths: Iterable[Path], scope: str, owner: str) -> list[AddResult]:
-        results = []
-        for path in paths:
-            with _ADDING:
-                results.append(self._add_one(Path(path), scope, owner))
-        return results
+        return [self.add_file(Path(path), scope, owner) for path in paths]
 
-    def refusal(self, path: Path, scope: str, owner: str) -> str | None:
+    def add_file(self, path: Path, scope: str, owner: str, *,
+                 name: str | None = None) -> AddResult:  # fmt: skip
+        """One file; ``name`` is what the person calls it (an upload kept under a temporary
+        name: the REST API's, a chat bot's)."""
+        with _ADDING:
+            return self._add_one(Path(path), scope, owner, name or Path(path).name)
+
+    def refusal(self, path: Path, scope: str, owner: str, name: str | None = None) -> str | None:
         """Why ``path`` may not go into ``scope`` now; None when it may."""
+        name = name or path.name
         if scope == SHARED:
             return None
         try:
@@ -66,20 +70,20 @@ class ScopedUploads:
             return None  # the add itself says why it cannot be read
         s = self.settings
         if size > s.kb_file_max_mb * _MB:
-            return (f"{path.name} is {_size(size)}; a knowledge-base file may be at most "
+            return (f"{name} is {_size(size)}; a knowledge-base file may be at most "
                     f"{_size(s.kb_file_max_mb * _MB)}: split it or send a shorter one")
         if self._held(path, scope):
             return None  # adding it again changes nothing: no limit to check
         held = self.kb.held_bytes(scope)
         if held + size > s.kb_workspace_max_mb * _MB:
             return (f"{owner} holds {_size(held)} of its {_size(s.kb_workspace_max_mb * _MB)}: "
-                    f"{path.name} ({_size(size)}) does not fit, remove sources first")
+                    f"{name} ({_size(size)}) does not fit, remove sources first")
         now = self.now()
         if self.log.count_since(scope, now - WINDOW) >= s.kb_uploads_per_hour:
             oldest = self.log.oldest_since(scope, now - WINDOW) or now
             wait_min = max(1, math.ceil((oldest + WINDOW - now).total_seconds() / 60))
             return (f"{owner} has added {s.kb_uploads_per_hour} files in the last hour, the "
-                    f"limit: {path.name} was not added, send it again in {wait_min} min")
+                    f"limit: {name} was not added, send it again in {wait_min} min")
         return None
 
     def _held(self, path: Path, scope: str) -> bool:
@@ -89,11 +93,11 @@ class ScopedUploads:
             return False
         return self.kb.entry(source_id_for(sha, scope)) is not None
 
-    def _add_one(self, path: Path, scope: str, owner: str) -> AddResult:
-        refused = self.refusal(path, scope, owner)
+    def _add_one(self, path: Path, scope: str, owner: str, name: str) -> AddResult:
+        refused = self.refusal(path, scope, owner, name)
         if refused is not None:
             return AddResult(path, status="error", message=refused)
-        result = self.kb.add_file(path, scope=scope)
+        result = self.kb.add_file(path, name=name, scope=scope)
         if scope != SHARED and result.status in ("added", "updated"):
             held = self.kb.entry(result.source_id) or {}
             self.log.record(scope, result.source_id, int(held.get("size") or 0), self.now())
