@@ -114,3 +114,30 @@ def test_the_platforms_setting_and_its_old_name(monkeypatch: pytest.MonkeyPatch)
 
     with pytest.raises(ConfigError, match="unknown platform 'myspace'.*available: outbox"):
         publishers_for(Settings(_env_file=None), {}, ["myspace"])
+
+
+def test_wordpress_reports_its_comment_count(settings: Settings, wordpress: WordPressSite,
+                                             tmp_path: Path) -> None:
+    from assistant.tools.publishing.base import PublishRequest, SupportsMetrics
+    from assistant.tools.publishing.wordpress import WordPressPublisher
+
+    svc = _services(settings)
+    svc.repo.create_job("job-00000a13", title="tides", content_type="blog")
+    markdown = tmp_path / "final.md"
+    markdown.write_text("# Comments\n\nThe Moon pulls the sea.\n", encoding="utf-8")
+    state = _state("job-00000a13")
+    credentials = {"url": wordpress.url, "user": wordpress.user,
+                   "app_password": wordpress.app_password}
+    publisher = WordPressPublisher(svc.settings)
+    assert isinstance(publisher, SupportsMetrics)
+    published = publisher.publish(PublishRequest("job-00000a13", state["brief"], state["script"],
+                                                 files={"markdown": markdown},
+                                                 credentials=credentials))
+    assert publisher.metrics(published, credentials) == {"comments": 0.0}
+    with wordpress.client() as client:
+        for text in ("Lovely tides.", "Twice a day!"):
+            made = client.post("/wp/v2/comments", json={"post": int(published.post_id),
+                                                         "content": text})
+            assert made.status_code == 201, made.text
+    assert publisher.metrics(published, credentials) == {"comments": 2.0}
+    svc.close()
