@@ -156,6 +156,8 @@ class Settings(BaseSettings):
     wordpress_user: str = ""
     wordpress_app_password: SecretStr | None = Field(
         None, description="An application password (Users > Profile), not the login password.")
+    wordpress_categories: str = Field(
+        "", description="Comma list of category names new posts go in (created when missing).")
     wordpress_status: Literal["draft", "publish"] = Field(
         "publish", description="Status of new posts (a publish_at makes them 'future').")
     telegram_channel: str = Field(

@@ -40,7 +40,8 @@ def credentials_from_settings(settings: Settings) -> dict[str, Any]:
     if not (settings.wordpress_url and settings.wordpress_user and password):
         return {}
     return {"url": settings.wordpress_url, "user": settings.wordpress_user,
-            "app_password": password.get_secret_value()}
+            "app_password": password.get_secret_value(),
+            "categories": settings.wordpress_categories}
 
 
 def job_slug(title: str, job_id: str) -> str:

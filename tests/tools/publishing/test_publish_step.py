@@ -141,3 +141,39 @@ def test_wordpress_reports_its_comment_count(settings: Settings, wordpress: Word
             assert made.status_code == 201, made.text
     assert publisher.metrics(published, credentials) == {"comments": 2.0}
     svc.close()
+
+
+def test_wordpress_tags_and_categories_are_found_or_made(settings: Settings,
+                                                         wordpress: WordPressSite,
+                                                         tmp_path: Path) -> None:
+    from assistant.tools.publishing import publishers_for
+    from assistant.tools.publishing.base import PublishRequest
+
+    configured = settings.model_copy(update={
+        "wordpress_url": wordpress.url, "wordpress_user": wordpress.user,
+        "wordpress_app_password": SecretStr(wordpress.app_password),
+        "wordpress_categories": "Oceans, Science"})
+    svc = _services(configured)
+    with wordpress.client() as client:  # one tag is there already, in another case
+        assert client.post("/wp/v2/tags", json={"name": "Moon"}).status_code == 201
+    [target] = publishers_for(svc.settings, {}, ["wordpress"])
+    markdown = tmp_path / "final.md"
+    markdown.write_text("# Tags\n\nThe Moon pulls the sea.\n", encoding="utf-8")
+    for job_id in ("job-00000a14", "job-00000a15"):
+        svc.repo.create_job(job_id, title="tides", content_type="blog")
+        state = _state(job_id)
+        script = state["script"].model_copy(update={"hashtags": ["#tides", "#moon"]})
+        published = target.publisher.publish(PublishRequest(
+            job_id, state["brief"], script, files={"markdown": markdown},
+            credentials=target.credentials))
+        with wordpress.client() as client:
+            post = client.get(f"/wp/v2/posts/{published.post_id}").json()
+            tags = {t["name"] for t in client.get("/wp/v2/tags", params={
+                "include": ",".join(map(str, post["tags"]))}).json()}
+            categories = {c["name"] for c in client.get("/wp/v2/categories", params={
+                "include": ",".join(map(str, post["categories"]))}).json()}
+        assert tags == {"tides", "Moon"} and categories == {"Oceans", "Science"}
+    with wordpress.client() as client:  # the second post found them: none made twice
+        named = [t["name"] for t in client.get("/wp/v2/tags", params={"per_page": 100}).json()]
+    assert sorted(named).count("tides") == 1 and named.count("Moon") == 1
+    svc.close()
