@@ -30,7 +30,8 @@ COMMANDS: dict[str, str] = {
     "revise": "/revise [JOB] NOTES — ask for changes",
     "reject": "/reject [JOB] — reject the draft; nothing is published",
     "cancel": "/cancel [JOB] — stop a job",
-    "kb": "/kb — list the knowledge base (send files to add them)",
+    "kb": "/kb [WORDS] — your knowledge base, or its passages nearest WORDS (send files to "
+          "add them)",
     "link": "/link [CODE] — link this chat account to your other ones",
     "help": "/help — this list",
 }
