@@ -45,6 +45,7 @@ _KEYS = re.compile(r"\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9*]+")
 HANDLED = ("checkout.session.completed", "customer.subscription.updated",
            "customer.subscription.deleted", "invoice.payment_failed")
 LAPSED = ("canceled", "unpaid", "incomplete_expired")  # a subscription that no longer pays
+LIVE = ("active", "trialing", "past_due")  # a subscription that still stands
 OFF = ("billing is off here: no Stripe key is configured (ASSISTANT_STRIPE_API_KEY); "
        "every feature of this server is available without a plan")
 
@@ -110,6 +111,11 @@ class Billing:
         key = self._key()
         price = self.price_of(tier)
         account = self._account(profile_id)
+        if account is not None and account.stripe_subscription_id and \
+                account.subscription_status in LIVE:
+            # a second Checkout would start a second subscription: plans change in the portal
+            raise InputError("you have a subscription already: /billing (or POST "
+                             "/api/v1/billing/portal) changes its plan or cancels it")
         params: dict[str, Any] = {
             "mode": "subscription",
             "line_items": [{"price": price, "quantity": 1}],

@@ -198,6 +198,7 @@ def test_portal_link_and_the_refusals(conv: Conversation, standin: StripeStandIn
     assert "https://billing.stripe.com/p/session/" in link
     assert standin.requests[-1] == ("/v1/billing_portal/sessions", {
         "customer": "cus_ada", "return_url": "http://127.0.0.1:8000/"})
+    assert "subscription already" in texts(conv.handle(ADA, "/upgrade pro"))
     assert "not sold here" in texts(conv.handle(ADA, "/upgrade enterprise"))
     assert "unknown plan" in texts(conv.handle(ADA, "/upgrade platinum"))
     assert "already" in texts(conv.handle(ADA, "/upgrade starter"))
