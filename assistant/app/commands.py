@@ -78,8 +78,9 @@ def parse_command(text: str) -> Command:
     rest = rest.strip()
     if name == "start":  # what Telegram sends first
         name = "help"
-    if name in GROUP_COMMANDS and name not in COMMANDS:
-        return Command(name, None, rest)
+    if name not in COMMANDS and name.replace("_", "-") in GROUP_COMMANDS:
+        # Telegram allows only [a-z0-9_] in command names: /delete_my_data is /delete-my-data
+        return Command(name.replace("_", "-"), None, rest)
     if name not in COMMANDS:
         raise InputError(f"unknown command /{name}: /help lists the commands")
     if name == "new":

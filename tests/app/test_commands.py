@@ -133,7 +133,7 @@ def test_jobs_and_status(conv: Conversation) -> None:
     assert [e.kind for e in status] == ["text", "approval_request"]
     lines = status[0].text.splitlines()
     assert lines[0] == f"{job_id}: blog about “how tides work” — waiting for review"
-    assert lines[1] == "steps: brief ✓ · research ✓ · write ✓ · review_script …"
+    assert lines[1] == "steps: brief ✓ · research ✓ · write ✓ · redact ✓ · review_script …"
     assert lines[2] == (f"waiting at review_script: /approve {job_id}, /revise {job_id} NOTES "
                         f"or /reject {job_id}")
     assert status[1].job_id == job_id and status[1].stage == "review_script"
@@ -159,3 +159,13 @@ def test_kb_lists_sources_and_uploads_add_to_it(conv: Conversation, tmp_path: Pa
     assert "(3 sources)" in listing and "(rip-currents.md)" in listing, listing
     # the names they were added under, never our stored copies' (src-<id>-name.md) or paths
     assert "src-" not in listing and str(conv.svc.settings.resolved_data_dir) not in listing
+
+
+def test_a_telegram_spelling_of_a_hyphenated_group_command_is_the_same_command() -> None:
+    from assistant.app.command_registry import REGISTRY
+
+    hyphenated = [name for name in REGISTRY if "-" in name]
+    assert hyphenated, "no hyphenated group command to check"
+    for name in hyphenated:
+        assert parse_command(f"/{name.replace('-', '_')} x").name == name
+        assert parse_command(f"/{name} x").name == name

@@ -48,6 +48,9 @@ from media.asr import Transcriber, get_transcriber
 from media.errors import MediaError
 
 log = logging.getLogger(__name__)
+# Telegram's command names are [a-z0-9_]{1,32}: /delete-my-data is offered as /delete_my_data
+# (the conversation's parser reads both)
+TELEGRAM_GROUP_NAMES = [name.replace("-", "_") for name in GROUP_COMMANDS]
 
 DOWNLOAD_LIMIT = 20 * 1000 * 1000  # the largest file a bot may download (20 MB)
 ALERT_LIMIT = 200  # characters in a callback query answer
@@ -81,7 +84,7 @@ class TelegramBot:
     def install(self, app: Application) -> None:
         self._renderer = Renderer(app.bot, self.settings, edit_interval_s=self.edit_interval_s)
         new = filters.UpdateType.MESSAGE  # not edits: an edited request is not a new one
-        app.add_handler(CommandHandler([*COMMANDS, *GROUP_COMMANDS, "start"],
+        app.add_handler(CommandHandler([*COMMANDS, *TELEGRAM_GROUP_NAMES, "start"],
                                        self.in_order(self.on_command), filters=new))
         app.add_handler(MessageHandler(new & filters.COMMAND,  # unknown commands
                                        self.in_order(self.on_command)))
@@ -117,8 +120,9 @@ class TelegramBot:
         try:
             await self.renderer.call(app.bot.set_my_commands, [
                 BotCommand(name, text.split("—", 1)[-1].strip()[:256])
-                for name, text in [*COMMANDS.items(),
-                                   *((c.name, c.usage) for c in GROUP_COMMANDS.values())]])
+                for name, text in [*COMMANDS.items(), *zip(
+                    TELEGRAM_GROUP_NAMES, (c.usage for c in GROUP_COMMANDS.values()),
+                    strict=True)]])
         except TelegramError as exc:
             log.warning("could not set the Telegram command menu: %s", exc)
         await self.show_pending()
