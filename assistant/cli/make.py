@@ -67,6 +67,9 @@ def make(
                                      "shallow for short and social."),
     lang: str | None = typer.Option(None, "--lang", help="Language of the content (en, es, "
                                     "fr, ...); default: detected from TOPIC, else en."),
+    to: str | None = typer.Option(None, "--to", help="Where it is published, a comma list "
+                                  "(outbox, wordpress, telegram, discord, youtube, tiktok); "
+                                  "default: ASSISTANT_PUBLISH_TO."),
 ) -> None:
     """Research, write, review and publish a piece about TOPIC."""
     _check_force(yes, force)
