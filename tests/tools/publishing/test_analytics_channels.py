@@ -25,3 +25,35 @@ def test_discord_report_attaches_the_chart(conv: Conversation) -> None:  # noqa:
     [name] = reply.callback.files
     assert name.startswith("report-") and name.endswith(".png")
     assert reply.callback.sizes[0] > 20_000  # a real chart, not an empty image
+
+
+def test_telegram_shows_the_report_as_a_photo(conv: Conversation) -> None:  # noqa: F811
+    import asyncio
+
+    from telegram.ext import ApplicationBuilder
+
+    from assistant.channels.telegram.render import Renderer
+    from tests.channels.tg_harness import TOKEN, FakeTelegram
+
+    svc = conv.svc
+    seed_shorts_beat_blogs(svc, user="telegram:42")
+    events = conv.handle(ChannelUser("telegram", "42"), "/report")
+    api = FakeTelegram()
+
+    async def scenario() -> None:
+        app = ApplicationBuilder().token(TOKEN).request(api).get_updates_request(
+            FakeTelegram()).build()
+        await app.initialize()
+        renderer = Renderer(app.bot, svc.settings)
+        for event in events:
+            await renderer.show(42, event)
+        await app.shutdown()
+
+    asyncio.run(scenario())
+    [photo] = api.find("sendPhoto", chat_id=42)
+    [(filename, data, mime)] = photo.files.values()
+    assert filename.startswith("report-") and data.startswith(b"\x89PNG") and mime == "image/png"
+    assert photo.params["caption"] == filename  # a report belongs to no job
+    [summary] = [c for c in api.find("sendMessage", chat_id=42)
+                 if "pieces with metrics" in str(c.params.get("text"))]
+    assert "shorts had 3.0x the views of blogs" in summary.params["text"]
