@@ -4,6 +4,7 @@ recorded as scheduled (WordPress holds it as a 'future' post, Discord waits in t
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -154,15 +155,16 @@ def test_wordpress_tags_and_categories_are_found_or_made(settings: Settings,
         "wordpress_app_password": SecretStr(wordpress.app_password),
         "wordpress_categories": "Oceans, Science"})
     svc = _services(configured)
+    tide, moon = f"tides{os.getpid()}", f"moon{os.getpid()}"  # the site is the session's
     with wordpress.client() as client:  # one tag is there already, in another case
-        assert client.post("/wp/v2/tags", json={"name": "Moon"}).status_code == 201
+        assert client.post("/wp/v2/tags", json={"name": moon.title()}).status_code == 201
     [target] = publishers_for(svc.settings, {}, ["wordpress"])
     markdown = tmp_path / "final.md"
     markdown.write_text("# Tags\n\nThe Moon pulls the sea.\n", encoding="utf-8")
     for job_id in ("job-00000a14", "job-00000a15"):
         svc.repo.create_job(job_id, title="tides", content_type="blog")
         state = _state(job_id)
-        script = state["script"].model_copy(update={"hashtags": ["#tides", "#moon"]})
+        script = state["script"].model_copy(update={"hashtags": [f"#{tide}", f"#{moon}"]})
         published = target.publisher.publish(PublishRequest(
             job_id, state["brief"], script, files={"markdown": markdown},
             credentials=target.credentials))
@@ -172,8 +174,8 @@ def test_wordpress_tags_and_categories_are_found_or_made(settings: Settings,
                 "include": ",".join(map(str, post["tags"]))}).json()}
             categories = {c["name"] for c in client.get("/wp/v2/categories", params={
                 "include": ",".join(map(str, post["categories"]))}).json()}
-        assert tags == {"tides", "Moon"} and categories == {"Oceans", "Science"}
+        assert tags == {tide, moon.title()} and categories == {"Oceans", "Science"}
     with wordpress.client() as client:  # the second post found them: none made twice
         named = [t["name"] for t in client.get("/wp/v2/tags", params={"per_page": 100}).json()]
-    assert sorted(named).count("tides") == 1 and named.count("Moon") == 1
+    assert named.count(tide) == 1 and named.count(moon.title()) == 1
     svc.close()
