@@ -266,3 +266,44 @@ def test_an_addressed_report_reaches_that_persons_chat(svc: Services, conv: Conv
                           deliver=conv._subs.publish, read_metrics=lambda row: None)
     assert scheduler.run_once().reports_sent == ["profile:alice"]
     assert [(u, e.kind) for u, e in got] == [(ALICE, "artifact"), (ALICE, "text")]
+
+
+def test_the_weekly_report_crosses_processes_on_the_real_redis_bus(svc: Services) -> None:
+    """The scheduler in a worker publishes on Redis; a chat process's conversation gets the
+    report for the person it is addressed to (and only them)."""
+    import secrets
+    import time
+
+    import redis
+
+    from assistant.app.bus import RedisBus, new_origin
+
+    channel = f"test:events:{secrets.token_hex(4)}"
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    chat_side = RedisBus(client, channel)
+    svc.set_chat(scripted(FRAMING))
+    runner = JobRunner(svc)
+    conversation = Conversation(svc, runner, bus=chat_side)
+    got: list[tuple[ChannelUser, OutEvent]] = []
+    conversation.subscribe("web", lambda user, event: got.append((user, event)))
+    try:
+        seed_shorts_beat_blogs(svc)
+        seed_piece(svc, "bob", "blog", "wordpress", T0, [10.0])
+        worker_side, origin = RedisBus(client, channel), new_origin()
+        scheduler = Scheduler(svc, lambda row: None,  # type: ignore[arg-type,return-value]
+                              clock=lambda: datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
+                              deliver=lambda event: worker_side.publish(event, origin),
+                              read_metrics=lambda row: None)
+        assert sorted(scheduler.run_once().reports_sent) == ["profile:alice", "profile:bob"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(got) < 4:
+            time.sleep(0.05)
+        by_user = sorted((u.external_id, e.kind) for u, e in got)
+        assert by_user == [("alice", "artifact"), ("alice", "text"), ("bob", "artifact"),
+                           ("bob", "text")]
+        alice_chart = next(e for u, e in got if u == ALICE and e.kind == "artifact")
+        assert Path(alice_chart.path).is_file() and alice_chart.mime == "image/png"
+    finally:
+        conversation.close()
+        runner.close()
+        client.close()
