@@ -141,7 +141,7 @@ def plan(settings: Settings, platforms: Sequence[str], now: datetime, *,
     lead = timedelta(0) if asked else MIN_LEAD
     if mode == "best":
         slots = [Slot(p, next_hour(after, best_hours(settings, p, learned), tz, lead),
-                      f"{label(p)}'s next best hour") for p in names]
+                      f"{label(p)}'s next best hour{_source(p, learned)}") for p in names]
         return sorted(slots, key=lambda s: (s.publish_at, s.platform))
     in_cascade = sorted((p for p in names if p in CASCADE_OFFSETS_MIN),
                         key=lambda p: CASCADE_OFFSETS_MIN[p])
@@ -152,7 +152,7 @@ def plan(settings: Settings, platforms: Sequence[str], now: datetime, *,
             begin, first_why = start, "the time you asked for"
         else:
             begin = next_hour(now, best_hours(settings, first, learned), tz)
-            first_why = f"{label(first)}'s peak hour"
+            first_why = f"{label(first)}'s peak hour{_source(first, learned)}"
         base = CASCADE_OFFSETS_MIN[first]
         for p in in_cascade:
             gap = CASCADE_OFFSETS_MIN[p] - base
@@ -161,7 +161,7 @@ def plan(settings: Settings, platforms: Sequence[str], now: datetime, *,
     for p in names:  # a platform the cascade has no place for: its own best hour
         if p not in CASCADE_OFFSETS_MIN:
             slots.append(Slot(p, next_hour(after, best_hours(settings, p, learned), tz, lead),
-                              f"{label(p)}'s next best hour"))
+                              f"{label(p)}'s next best hour{_source(p, learned)}"))
     return sorted(slots, key=lambda s: (s.publish_at, s.platform))
 
 
@@ -287,6 +287,10 @@ def render(slots: Sequence[Slot], settings: Settings, now: datetime) -> str:
         when = "once approved" if slot.publish_at <= now else local_text(slot.publish_at, settings)
         lines.append(f"- **{label(slot.platform)}**: {when} — {slot.reason}")
     return "\n".join(lines)
+
+
+def _source(platform: str, learned: Mapping[str, Sequence[int]] | None) -> str:
+    return " (from your analytics)" if learned and learned.get(platform) else ""
 
 
 def _minutes(minutes: int) -> str:

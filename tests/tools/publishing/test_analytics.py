@@ -307,3 +307,20 @@ def test_the_weekly_report_crosses_processes_on_the_real_redis_bus(svc: Services
         conversation.close()
         runner.close()
         client.close()
+
+
+def test_learned_hours_become_the_platforms_best_hours(svc: Services) -> None:
+    from assistant.tools.publishing.schedule import plan
+
+    for day, (hour, views) in enumerate([(18, 900.0), (18, 1100.0), (7, 100.0), (7, 120.0),
+                                         (12, 400.0)]):
+        seed_piece(svc, "alice", "short", "youtube", T0.replace(hour=hour) + timedelta(days=day),
+                   [views])
+    pieces = AnalyticsRepository(svc.db).pieces(username="alice")
+    learned = learned_hours(pieces, svc.settings)
+    assert learned == {"youtube": [19, 13]}  # local (Paris) hours, the best first
+    settings = svc.settings.model_copy(update={"publish_schedule": "best"})
+    [slot] = plan(settings, ["youtube"], datetime(2026, 12, 1, 11, 0, tzinfo=UTC),
+                  learned=learned)
+    assert slot.publish_at == datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # 13:00 in Paris
+    assert slot.reason == "YouTube's next best hour (from your analytics)"
