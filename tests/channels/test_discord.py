@@ -120,7 +120,13 @@ def test_login_syncs_the_slash_commands(dc: DiscordHarness) -> None:
     assert [c.path for c in sync] == [f"/applications/{APP_ID}/commands"]
     assert isinstance(sync[0].json, list)
     commands = {c["name"]: c for c in sync[0].json}
-    assert set(commands) == {"create", "status", "jobs", "kb", "link", "help"}
+    from assistant.app.command_registry import REGISTRY
+
+    assert set(commands) == {"create", "status", "jobs", "kb", "link", "help", *REGISTRY}
+    for name in REGISTRY:  # a group command: one optional free-text argument, everywhere
+        (args,) = commands[name]["options"]
+        assert (args["name"], args["type"], args.get("required")) == ("args", 3, False)
+        assert set(commands[name]["contexts"]) == {0, 1} and commands[name]["description"]
     options = {o["name"]: o for o in commands["create"]["options"]}
     assert options["topic"]["required"] and not options["format"].get("required")
     assert "blog" in [c["value"] for c in options["format"]["choices"]]
