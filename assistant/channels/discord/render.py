@@ -81,7 +81,7 @@ def deliver_artifact(settings: Settings, event: OutEvent, *, attach: bool = True
         return Delivery(None, f"{event.job_id}: {name} is no longer there")
     limit = int(settings.discord_upload_limit_mb * 1024 * 1024)
     if attach and size <= limit:
-        return Delivery(path, f"{event.job_id}: {name}")
+        return Delivery(path, f"{event.job_id}: {name}" if event.job_id else name)
     megabytes = f"{size / 1024 / 1024:.1f} MB"
     url = public_media_url(settings, event.job_id or "", path)
     if url is not None:  # signed, expiring, served only while the job exists

@@ -27,6 +27,37 @@ def test_discord_report_attaches_the_chart(conv: Conversation) -> None:  # noqa:
     assert reply.callback.sizes[0] > 20_000  # a real chart, not an empty image
 
 
+def test_discord_delivers_a_weekly_report_by_dm(conv: Conversation) -> None:  # noqa: F811
+    from datetime import UTC, datetime
+
+    from assistant.app.scheduler import Scheduler
+    from tests.channels.discord_harness import dm_channel
+
+    svc = conv.svc
+    seed_shorts_beat_blogs(svc, user="discord:4242")
+    with DiscordHarness(conv) as dc:
+        scheduler = Scheduler(svc, lambda row: None,  # type: ignore[arg-type,return-value]
+                              clock=lambda: datetime(2026, 11, 30, 10, 0, tzinfo=UTC),  # UTC here
+                              deliver=conv._subs.publish, read_metrics=lambda row: None)
+        assert scheduler.run_once().reports_sent == ["profile:discord:4242"]
+        dm = dm_channel(4242)
+        posts = dc.run(_posts_soon(dc, dm))
+    [chart] = [p for p in posts if p.files]
+    assert chart.files[0].startswith("report-") and chart.content == chart.files[0]
+    assert any("Weekly report to Mon 30 Nov" in p.content for p in posts)
+
+
+async def _posts_soon(dc: DiscordHarness, channel: int) -> list:  # type: ignore[type-arg]
+    import asyncio
+
+    for _ in range(200):
+        posts = dc.recorder.posts(channel)
+        if len(posts) >= 2:
+            return posts
+        await asyncio.sleep(0.05)
+    return dc.recorder.posts(channel)
+
+
 def test_telegram_shows_the_report_as_a_photo(conv: Conversation) -> None:  # noqa: F811
     import asyncio
 
