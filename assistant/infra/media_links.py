@@ -1,6 +1,7 @@
 """Signed media links: one URL shape for every channel, bound to a job and to who it is for.
 
-``/media/<time>.<signature>/<job id>/<viewer, base64>/<path, base64>/<name>``: the signature
+``/media/<time>.<signature>/<job id>/<viewer, base64>/<path, base64>/<name>``, the path taken
+relative to the data dir (a link never shows where the server keeps its files): the signature
 (itsdangerous, timed: :func:`assistant.infra.signing.timed_signer`) covers the job, the viewer
 and the file, so a link cannot be turned to another job's file or another person, and it
 expires after ``settings.media_link_ttl``. The web app serves it (``web.app.serve_media``)
@@ -46,8 +47,12 @@ def _unb64(token: str) -> str:
 
 
 def media_link(settings: Settings, job_id: str, path: Path | str, viewer: str = "") -> str:
-    """The signed path (no host) of one of ``job_id``'s files, for ``viewer``."""
-    file = str(Path(path).resolve())
+    """The signed path (no host) of one of ``job_id``'s files, for ``viewer``; ValueError
+    for a file outside the data dir (nothing else is ever served)."""
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(settings.resolved_data_dir):
+        raise ValueError(f"only files under the data dir have media links: {resolved.name}")
+    file = resolved.relative_to(settings.resolved_data_dir).as_posix()
     value = f"{job_id}|{viewer}|{file}"
     signed = signing.timed_signer(settings, SALT).sign(value).decode("utf-8")
     tag = signed[len(value) + 1:]  # the time it was signed, and the signature
@@ -79,8 +84,9 @@ def read_media_link(settings: Settings, tag: str, job_id: str, viewer: str, toke
             f"{job_id}|{who}|{file}.{tag}", max_age=int(settings.media_link_ttl.total_seconds()))
     except signing.BadSignature:  # forged, damaged or expired (SignatureExpired)
         return None
-    path = Path(file)
+    root = settings.resolved_data_dir
+    path = root / file
     if (path.name != filename or not path.is_file()
-            or settings.resolved_data_dir not in path.resolve().parents):
+            or root not in path.resolve().parents):
         return None
     return MediaLink(job_id, who, path)

@@ -4,6 +4,7 @@ layer over our own tables: fast tests, no server."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib.util
 import json
 import os
@@ -281,6 +282,9 @@ def test_media_links_are_signed_and_expire(svc: Services,
     assert url.startswith("/media/") and url.endswith("/clip.mp4") and job_id in url
     assert str(settings.resolved_data_dir) not in url
     _, _, tag, job, viewer, token, name = url.split("/")
+    # the encoded path is relative to the data dir: the link never shows where files live
+    decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    assert decoded == f"artifacts/{job_id}/clip.mp4"
 
     def fetch(tag: str, job: str = job, viewer: str = viewer, token: str = token) -> int:
         try:
