@@ -62,3 +62,20 @@ def test_an_upload_over_the_limit_is_413(idle_api: Api, monkeypatch: pytest.Monk
                                                "text/markdown")})
     assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
     assert idle_api.client.get("/api/v1/kb", headers=idle_api.auth("alice")).json()["items"] == []
+
+
+def test_uploads_keep_the_per_person_limits(idle_api: Api) -> None:
+    """The API's uploads count against the same limits as a chat upload's."""
+    idle_api.conv.svc.settings.kb_uploads_per_hour = 1
+    client, alice = idle_api.client, idle_api.auth("alice")
+    first = client.post("/api/v1/kb", headers=alice,
+                        files={"file": ("one.md", b"# One\n\nTides rise twice a day.\n",
+                                        "text/markdown")})
+    assert first.status_code == 201, first.text
+    second = client.post("/api/v1/kb", headers=alice,
+                         files={"file": ("two.md", b"# Two\n\nNeap tides are small.\n",
+                                         "text/markdown")})
+    assert second.status_code == 429 and second.json()["error"]["code"] == "rate_limited"
+    assert "in the last hour" in second.json()["error"]["message"]
+    names = [s["name"] for s in client.get("/api/v1/kb", headers=alice).json()["items"]]
+    assert names == ["one.md"]

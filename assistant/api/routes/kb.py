@@ -19,6 +19,7 @@ from assistant.api.errors import COMMON_ERRORS, ApiError, ErrorBody
 from assistant.api.keys import Principal
 from assistant.errors import InputError
 from assistant.tools.knowledge.scopes import SHARED, user_scope, visible_scopes
+from assistant.tools.knowledge.uploads import ScopedUploads
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=COMMON_ERRORS)
 
@@ -49,7 +50,9 @@ def list_sources(who: Principal = Depends(principal),
 
 
 @router.post("", response_model=schemas.KbAdded, status_code=201,
-             responses={413: {"model": ErrorBody, "description": "The file is too big"}},
+             responses={413: {"model": ErrorBody, "description": "The file is too big, or your "
+                                                                  "knowledge base is full"},
+                        429: {"model": ErrorBody, "description": "Too many uploads this hour"}},
              summary="Add a file")
 def add_source(file: UploadFile = File(description="A .md, .txt, .html, .pdf or .docx file."),
                who: Principal = Depends(principal),
@@ -69,7 +72,16 @@ def add_source(file: UploadFile = File(description="A .md, .txt, .html, .pdf or 
                     raise ApiError(413, "too_large", f"{name[:100]} is over "
                                    f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
                 out.write(chunk)
-        result = ctx.svc.kb().add_file(path, name=name, scope=user_scope(who.profile_id))
+        # the same per-person limits as a chat upload (size per file, held, per hour)
+        uploads = ScopedUploads(ctx.svc.kb(), ctx.svc.db, ctx.svc.settings)
+        scope = user_scope(who.profile_id)
+        refused = uploads.check(path, scope, "your knowledge base", name)
+        if refused is not None:
+            limit, why = refused
+            if limit == "uploads_per_hour":
+                raise ApiError(429, "rate_limited", why)
+            raise ApiError(413, "too_large", why)
+        result = uploads.add_file(path, scope, "your knowledge base", name=name)
     if result.status == "error":
         raise InputError(f"{name[:100]}: {result.message}")
     return schemas.KbAdded(id=result.source_id, title=result.title, name=name,

@@ -61,6 +61,13 @@ class ScopedUploads:
 
     def refusal(self, path: Path, scope: str, owner: str, name: str | None = None) -> str | None:
         """Why ``path`` may not go into ``scope`` now; None when it may."""
+        refused = self.check(path, scope, owner, name)
+        return None if refused is None else refused[1]
+
+    def check(self, path: Path, scope: str, owner: str,
+              name: str | None = None) -> tuple[str, str] | None:
+        """``(limit, why)`` when ``path`` may not go into ``scope`` now — limit is "file_size",
+        "scope_size" or "uploads_per_hour" — else None."""
         name = name or path.name
         if scope == SHARED:
             return None
@@ -70,20 +77,22 @@ class ScopedUploads:
             return None  # the add itself says why it cannot be read
         s = self.settings
         if size > s.kb_file_max_mb * _MB:
-            return (f"{name} is {_size(size)}; a knowledge-base file may be at most "
-                    f"{_size(s.kb_file_max_mb * _MB)}: split it or send a shorter one")
+            return ("file_size", f"{name} is {_size(size)}; a knowledge-base file may be at "
+                    f"most {_size(s.kb_file_max_mb * _MB)}: split it or send a shorter one")
         if self._held(path, scope):
             return None  # adding it again changes nothing: no limit to check
         held = self.kb.held_bytes(scope)
         if held + size > s.kb_workspace_max_mb * _MB:
-            return (f"{owner} holds {_size(held)} of its {_size(s.kb_workspace_max_mb * _MB)}: "
-                    f"{name} ({_size(size)}) does not fit, remove sources first")
+            return ("scope_size", f"{owner} holds {_size(held)} of its "
+                    f"{_size(s.kb_workspace_max_mb * _MB)}: {name} ({_size(size)}) does not "
+                    "fit, remove sources first")
         now = self.now()
         if self.log.count_since(scope, now - WINDOW) >= s.kb_uploads_per_hour:
             oldest = self.log.oldest_since(scope, now - WINDOW) or now
             wait_min = max(1, math.ceil((oldest + WINDOW - now).total_seconds() / 60))
-            return (f"{owner} has added {s.kb_uploads_per_hour} files in the last hour, the "
-                    f"limit: {name} was not added, send it again in {wait_min} min")
+            return ("uploads_per_hour", f"{owner} has added {s.kb_uploads_per_hour} files in "
+                    f"the last hour, the limit: {name} was not added, send it again in "
+                    f"{wait_min} min")
         return None
 
     def _held(self, path: Path, scope: str) -> bool:
