@@ -113,8 +113,8 @@ PLATFORMS: dict[str, Platform] = {
 
 @dataclass
 class Target:
-    """A publisher and the credentials it publishes with (a connected account's, else the
-    settings'); empty when neither has any, which its check() reports."""
+    """A publisher and the credentials it publishes with: a connected account's, the
+    settings' filling what the account does not hold; missing ones are what check() reports."""
 
     publisher: Publisher
     credentials: Mapping[str, Any] = field(default_factory=dict)
