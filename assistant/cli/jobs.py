@@ -9,6 +9,7 @@ store: ``ObjectStore.read(job_id, name)``).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -89,9 +90,19 @@ def job_report(svc: Services, job_id: str) -> dict[str, Any]:
         ],
         "publications": [
             {"platform": p.platform, "status": p.status, "id": p.platform_post_id,
-             "url": str(p.meta.get("url") or p.post_url or ""), "location": p.post_url,
+             "url": str(p.meta.get("url") or p.post_url or ""),
+             "location": _data_relative(svc.settings.resolved_data_dir, p.post_url),
              "published_at": p.published_at if p.status == "published" else None,
              "publish_at": p.publish_at, "error": p.error}
             for p in svc.repo.publications(job_id)
         ],
     }
+
+
+def _data_relative(root: Path, location: str | None) -> str | None:
+    """A local publication's place (the outbox's file) relative to the data dir, so the
+    report never shows where the server keeps its files; URLs as they are."""
+    if not location or "://" in location:
+        return location
+    path = Path(location)
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name

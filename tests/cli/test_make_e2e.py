@@ -31,7 +31,9 @@ def test_blog_from_an_empty_data_dir_is_published(tmp_path: Path) -> None:
     paths = artifact_files(data, job_id)
     assert set(paths) == {a["name"] for a in report["artifacts"]}
     assert all(p.is_file() for p in paths.values())
-    post = Path(report["publications"][0]["location"]).read_text(encoding="utf-8")
+    location = report["publications"][0]["location"]
+    assert location.startswith("outbox/") and str(data) not in location  # no server path
+    post = (data / location).read_text(encoding="utf-8")
     # Grounded in the sample knowledge base, and it says so.
     assert "## Sources" in post and "How Tides Work" in post
     assert "Bay of Fundy" in post or "Moon" in post
