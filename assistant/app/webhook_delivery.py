@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
-import ipaddress
 import json
 import logging
 import socket
@@ -44,6 +43,7 @@ from sqlalchemy import select
 
 from assistant.config import Settings
 from assistant.errors import InputError
+from assistant.infra.netguard import is_public
 from storage.db import Database
 from storage.models import Webhook, WebhookDelivery
 
@@ -77,13 +77,6 @@ def backoff_s(attempt: int) -> float:
     return float(min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
 
 
-def _is_global(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:10.0.0.1 is private whatever the v6 flags say
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
-
-
 @dataclass(frozen=True)
 class Target:
     """A checked URL: where to connect (the address that was checked) and what to ask for."""
@@ -115,7 +108,7 @@ def resolve_target(url: str, *, allow_private: bool,
     if not addresses:
         raise WebhookRefused(f"{parts.hostname} has no address")
     if not allow_private:
-        private = sorted({a for a in addresses if not _is_global(a)})
+        private = sorted({a for a in addresses if not is_public(a)})
         if private:
             raise WebhookRefused(
                 f"{parts.hostname} resolves to a private, loopback or link-local address "
