@@ -25,6 +25,7 @@ from assistant.tools.publishing.schedule import (
     local_text,
     parse_local_time,
     replan_one,
+    save_plan,
 )
 from storage.errors import ConflictError, NotFoundError
 from storage.records import JobRecord
@@ -42,7 +43,7 @@ def _job(ctx: CommandContext, job_id: str) -> JobRecord:
     return job
 
 
-def show(ctx: CommandContext, job: JobRecord, now: datetime) -> str:
+def show(ctx: CommandContext, job: JobRecord) -> str:
     settings = ctx.svc.settings
     rows = ctx.svc.repo.publications(job.id)
     lines = []
@@ -79,7 +80,7 @@ def schedule(ctx: CommandContext, args: str) -> list[OutEvent]:
     now = datetime.now(UTC)
     job = _job(ctx, words[0])
     if len(words) == 1:
-        return [say(job.id, show(ctx, job, now))]
+        return [say(job.id, show(ctx, job))]
     if len(words) != 3:
         raise InputError("to move one: /schedule JOB PLATFORM 2026-12-02T18:00")
     platform = words[1].lower()
@@ -99,7 +100,7 @@ def schedule(ctx: CommandContext, args: str) -> list[OutEvent]:
         raise JobStateError(str(err)) from None
     moved = "now" if when <= now else local_text(when, ctx.svc.settings)
     return [say(job.id, f"{job.id} goes out on {label(platform)} {moved}.\n"
-                        + show(ctx, ctx.svc.repo.get_job(job.id) or job, now))]
+                        + show(ctx, ctx.svc.repo.get_job(job.id) or job))]
 
 
 @register("unschedule", "/unschedule JOB [PLATFORM] — cancel JOB's scheduled publications "
@@ -114,8 +115,6 @@ def unschedule(ctx: CommandContext, args: str) -> list[OutEvent]:
     if not ctx.svc.repo.publications(job.id) and load_plan(job.meta):
         kept = [s for s in load_plan(job.meta)
                 if platforms is not None and s.platform not in platforms]
-        from assistant.tools.publishing.schedule import save_plan
-
         save_plan(ctx.svc.repo, job.id, kept)
         return [say(job.id, f"{job.id}: the proposed times are dropped; once approved it "
                             "is published at once" + (" on the others' times" if kept else "")

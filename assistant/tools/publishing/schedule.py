@@ -193,16 +193,25 @@ def propose(settings: Settings, repo: JobRepository, job_id: str, platforms: Seq
             now: datetime, *, start: datetime | None = None,
             learned: Mapping[str, Sequence[int]] | None = None) -> list[Slot]:
     """The plan the final review shows, kept with the job so that publishing uses exactly
-    what was approved (and what /schedule changed meanwhile). A kept plan is proposed again
-    when its platforms changed or one of its times has passed while the review waited."""
+    what was approved (and what /schedule changed meanwhile). Kept times stay; platforms
+    without one are planned now; a kept plan is proposed again when a platform it names is
+    no longer targeted or one of its times passed while the review waited."""
     job = repo.get_job(job_id)
+    if job is not None and job.meta.get(PLAN_KEY) == []:  # dropped with /unschedule
+        return [Slot(p, now, "once approved (its times were cancelled)")
+                for p in dict.fromkeys(platforms)]
     kept = load_plan(job.meta if job is not None else {})
-    if kept and sorted(s.platform for s in kept) == sorted(set(platforms)) \
-            and all(s.publish_at > now for s in kept):
+    if not ({s.platform for s in kept} <= set(platforms)
+            and all(s.publish_at > now for s in kept)):
+        kept = []
+    have = {s.platform for s in kept}
+    if kept and have == set(platforms):
         return kept
-    slots = plan(settings, platforms, now, start=start, learned=learned)
+    fresh = [s for s in plan(settings, platforms, now, start=start, learned=learned)
+             if s.platform not in have]
+    slots = sorted([*kept, *fresh], key=lambda s: (s.publish_at, s.platform))
     timed = [s for s in slots if s.publish_at > now]
-    if job is not None and (timed or kept):
+    if job is not None and (timed or job.meta.get(PLAN_KEY)):
         save_plan(repo, job_id, timed)
     return slots
 

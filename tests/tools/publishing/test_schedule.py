@@ -255,3 +255,42 @@ def test_assistant_scheduler_publishes_what_is_due_and_stops_on_sigterm(
         _out, err = child.communicate(timeout=60)
     assert child.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_unschedule_before_approval_publishes_at_once(runner: JobRunner) -> None:
+    svc = runner.svc
+    job, _ = _to_final_review(runner)
+    conv = Conversation(svc, runner)
+    try:
+        [dropped] = conv.handle(ALICE, f"/unschedule {job}")
+        assert "once approved it is published at once" in dropped.text
+        assert "has no schedule" in conv.handle(ALICE, f"/schedule {job}")[0].text
+    finally:
+        conv.close()
+    assert runner.resume(job, APPROVE).status == "published"
+    [row] = svc.repo.publications(job)
+    assert row.status == "published"
+    assert (svc.settings.outbox_dir / job / "post.md").is_file()
+
+
+def test_a_moved_platform_keeps_its_time_and_the_others_are_planned(
+        tmp_path: Path) -> None:
+    from assistant.tools.publishing.schedule import propose, replan_one
+    from storage import Database, JobRepository
+
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    db.migrate()
+    repo = JobRepository(db)
+    repo.create_job("job-0000f00d", title="t", content_type="short", user="alice")
+    settings = _settings()  # mode 'now'
+    moved = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
+    replan_one(repo, "job-0000f00d", "youtube", moved)  # /schedule before the review
+    slots = propose(settings, repo, "job-0000f00d", ["tiktok", "youtube"], NOW)
+    assert [(s.platform, s.publish_at, s.reason) for s in slots] == [
+        ("tiktok", NOW, "once approved"), ("youtube", moved, "moved by you")]
+    # the review node runs again on resume: the same plan
+    assert propose(settings, repo, "job-0000f00d", ["tiktok", "youtube"], NOW) == slots
+    # a platform no longer targeted: planned afresh
+    assert [s.platform for s in propose(settings, repo, "job-0000f00d", ["tiktok"], NOW)] == [
+        "tiktok"]
+    db.dispose()
