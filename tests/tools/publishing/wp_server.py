@@ -13,10 +13,12 @@ WP_Application_Passwords::create_new_application_password(), both from php-cli.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -120,11 +122,16 @@ class WordPressSite:
                             timeout=30)
 
     def stop(self) -> None:
-        self.process.terminate()
+        # the server forks its workers (PHP_CLI_SERVER_WORKERS): end the whole group, or
+        # they outlive it
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
         subprocess.run(["php", "-r", DROP.removeprefix("<?php") % {"db": php(self.database)}],
                        capture_output=True, check=False, timeout=60)
 
@@ -192,7 +199,7 @@ def start(root: Path) -> WordPressSite:
     process = subprocess.Popen(
         ["php", "-d", "upload_max_filesize=64M", "-d", "post_max_size=64M",
          "-S", f"127.0.0.1:{port}", "-t", str(site), str(root / "router.php")],
-        stdout=log, stderr=subprocess.STDOUT, cwd=site,
+        stdout=log, stderr=subprocess.STDOUT, cwd=site, start_new_session=True,
         env={**os.environ, "PHP_CLI_SERVER_WORKERS": "2"})
     wordpress = WordPressSite(url, ADMIN, installed["app_password"], site, database, process)
     deadline = time.monotonic() + 30
