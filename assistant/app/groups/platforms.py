@@ -16,16 +16,16 @@ to store anything without ASSISTANT_SECRET_KEY.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from assistant.app.command_registry import CommandContext, ask_secret, register
 from assistant.app.events import OutEvent, say
+from assistant.app.quotas import check_platforms
 from assistant.errors import AssistantError, InputError
 from assistant.infra import logmask
+from assistant.infra.netguard import PrivateAddress, public_addresses
 from assistant.tools.publishing import PLATFORMS
 from assistant.tools.publishing.accounts import AccountStore, Owner, fernet_for
 from assistant.tools.publishing.discord import DiscordWebhookPublisher
@@ -54,17 +54,13 @@ def _public(ctx: CommandContext, url: str) -> None:
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
-        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+        public_addresses(host, parts.port or 443)
     except (OSError, UnicodeError, ValueError):
         raise InputError(f"cannot find {host or url!r}: check the address") from None
-    for info in infos:
-        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if not ip.is_global or ip.is_multicast or ip.is_reserved:
-            raise InputError(f"{host} is a private or local address: only public sites can be "
-                             "connected (the operator may allow others with "
-                             "ASSISTANT_PUBLISH_ALLOW_PRIVATE=true)")
+    except PrivateAddress:
+        raise InputError(f"{host} is a private or local address: only public sites can be "
+                         "connected (the operator may allow others with "
+                         "ASSISTANT_PUBLISH_ALLOW_PRIVATE=true)") from None
 
 
 def _connected(ctx: CommandContext, platform: str, display: str,
@@ -168,6 +164,9 @@ def connect(ctx: CommandContext, text: str) -> list[OutEvent]:
     if connector is None:
         raise InputError(f"I cannot connect {words[0]!r}: choose one of "
                          f"{', '.join(CONNECTORS)}")
+    connected = {a.platform for a in _store(ctx).list(_owner(ctx))}
+    if platform not in connected:  # reconnecting one replaces it: no new platform
+        check_platforms(ctx.svc.db, ctx.svc.settings, _owner(ctx).id, len(connected))
     return connector(ctx, words[1:])
 
 

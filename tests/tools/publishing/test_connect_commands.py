@@ -252,3 +252,28 @@ def test_private_addresses_are_refused_unless_allowed(settings: Settings,
         finally:
             conv.close()
             runner.close()
+
+
+def test_a_plan_limits_how_many_platforms_may_be_connected(
+        settings: Settings, telegram_api: TelegramStandIn, discord_api: DiscordStandIn) -> None:
+    """Free holds 2 connected platforms (tiers.yaml): a third is refused with the upgrade
+    line before anything is checked or stored; reconnecting one of the two still works."""
+    for svc in _services(settings, secret_key=SecretStr(KEY), quotas=True,
+                         telegram_token=SecretStr(telegram_api.TOKEN),
+                         telegram_api_url=telegram_api.url, publish_allow_private=True):
+        runner = JobRunner(svc)
+        conv = Conversation(svc, runner)
+        try:
+            assert one(conv.handle(ADA, "/connect telegram @studio_channel")).kind == "text"
+            assert one(conv.handle(ADA, f"/connect discord {discord_api.webhook_url}")
+                       ).kind == "text"
+            calls = len(telegram_api.received)
+            refused = one(conv.handle(ADA, "/connect wordpress https://blog.example ada"))
+            assert refused.kind == "error" and "2 connected platforms" in refused.text
+            assert "upgrade" in refused.text.lower()
+            assert {r.platform for r in _rows(svc)} == {"telegram", "discord"}
+            again = one(conv.handle(ADA, "/connect telegram @studio_channel"))
+            assert again.kind == "text" and len(telegram_api.received) > calls
+        finally:
+            conv.close()
+            runner.close()
