@@ -12,6 +12,7 @@ from rich.console import Console
 from assistant.config import Settings
 from assistant.content import FORMATS, STYLES, Brief, Finding, Research, Script, Section, Source
 from assistant.tools.knowledge.embeddings import Embedder, get_embedder
+from assistant.tools.knowledge.loaders import split_sentences
 from evals.metrics import fact_recall, length_fit, score
 from evals.report import summary
 from evals.run import KB_DIR, Result, load_cases, main, run_cases, select
@@ -247,3 +248,21 @@ def test_a_sentence_its_page_states_word_for_word_is_supported(embedder: Embedde
         brief = Brief.create("the Alder Street Community Garden", "video")
         got = score(script, research, brief, [], [], embedder)
         assert got.unsupported == unsupported, got.problems
+
+
+def test_a_sentence_without_facts_copied_from_its_page_is_supported(embedder: Embedder) -> None:
+    """neap-social quoted "Tidal power output peaks during spring tides ..." word for word
+    and QA called it unsupported: it holds no number or name, and three other passages of
+    the page were closer to it. A passage that states it word for word is checked too."""
+    page = (SAMPLE_KB / "spring-and-neap-tides.md").read_text(encoding="utf-8")
+    blocks = [b.partition("\n")[2].strip() for b in page.split("\n## ")]
+    neap = Source(id="neap", title="Spring and Neap Tides", uri="kb://neap")
+    research = Research(query="spring and neap tides", sources=[neap], findings=[
+        Finding(text=text, source_id="neap", chunk_index=i) for i, text in enumerate(blocks)])
+    power = next(s for b in blocks for s in split_sentences(b) if s.startswith("Tidal power"))
+    script = Script(format="social", title="Spring and Neap Tides", hook="",
+                    sections=[Section(text=power, citations=["neap"])],
+                    call_to_action="Follow for more.", citations=[neap])
+    got = score(script, research, Brief.create("spring and neap tides", "social"), [], [],
+                embedder)
+    assert got.unsupported == 0.0, got.problems

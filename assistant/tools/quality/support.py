@@ -249,7 +249,8 @@ def trace(
 ) -> list[Trace]:
     """For each sentence, the passage that supports it best (QA's "traced to a retrieved
     passage"): the ``candidates`` most similar passages are checked in full, then the
-    passages that hold every number and name it states, and the first supporting one wins;
+    passages that state it word for word and those that hold every number and name it
+    states, and the first supporting one wins;
     with none, the most similar passage's verdict says why.
 
     The passages holding its facts are candidates too because similarity to a whole
@@ -263,12 +264,15 @@ def trace(
                 for _ in sentences]
     vectors = embedder.embed([*sentences, *passages])
     sims = vectors[len(sentences):] @ vectors[:len(sentences)].T  # passages x sentences
+    flat_passages = [" ".join(p.lower().split()) for p in passages]
     order = []
     for j, sentence in enumerate(sentences):
         ranked = [int(p) for p in np.argsort(-sims[:, j])]
-        holding = ([p for p in ranked[candidates:] if not missing_facts(sentence, passages[p])]
-                   if facts_in(sentence) else [])
-        order.append(ranked[:candidates] + holding[:candidates])
+        flat = " ".join(sentence.lower().split())
+        verbatim = [p for p in ranked[candidates:] if flat in flat_passages[p]]
+        holding = ([p for p in ranked[candidates:] if p not in verbatim
+                    and not missing_facts(sentence, passages[p])] if facts_in(sentence) else [])
+        order.append(ranked[:candidates] + verbatim[:1] + holding[:candidates])
     flat = [(sentences[j], passages[int(p)]) for j in range(len(sentences)) for p in order[j]]
     verdicts = check_sentences(flat, embedder, topic=topic)
     out: list[Trace] = []
