@@ -268,8 +268,8 @@ def trace(
     order = []
     for j, sentence in enumerate(sentences):
         ranked = [int(p) for p in np.argsort(-sims[:, j])]
-        flat = " ".join(sentence.lower().split())
-        verbatim = [p for p in ranked[candidates:] if flat in flat_passages[p]]
+        words = " ".join(sentence.lower().split())
+        verbatim = [p for p in ranked[candidates:] if words in flat_passages[p]]
         holding = ([p for p in ranked[candidates:] if p not in verbatim
                     and not missing_facts(sentence, passages[p])] if facts_in(sentence) else [])
         order.append(ranked[:candidates] + verbatim[:1] + holding[:candidates])
