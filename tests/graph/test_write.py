@@ -301,6 +301,9 @@ def test_a_hook_cta_or_description_that_repeats_the_title_falls_back(svc: Servic
     ("video", "Subscribe for more ocean science.", False),
     ("blog", "Share this post with a friend who loves the sea.", False),
     ("podcast", "Follow the show for the next episode.", False),
+    ("blog", "Discover the Tides Work", True),  # a verb stuck on the topic
+    ("podcast", "Share the How Tides Work", True),
+    ("short", "Share your thoughts on tides below.", False),
 ])
 def test_a_call_to_action_suits_its_format(fmt: str, cta: str, wrong: bool) -> None:
     from assistant.tools.writing.framing import call_to_action_problem

@@ -118,6 +118,10 @@ def call_to_action_problem(text: str, brief: Brief) -> str | None:
     stated = missing_facts(text[action.end():], "", allowed=brief.topic)
     if stated:
         return f"states facts ({', '.join(stated)}); facts belong in a cited section"
+    if restates_topic(text[action.end():], brief.topic):
+        # "Discover the Tides Work", "Share the Kestrel KH-200 Fan Heater Recall": a verb
+        # stuck on the topic asks for nothing a reader can do.
+        return "only puts a verb before the topic"
     for pattern, why in _WRONG_MEDIUM.get(brief.format, ()):
         if re.search(pattern, text, re.IGNORECASE):
             return why
