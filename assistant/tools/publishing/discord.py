@@ -25,6 +25,7 @@ import httpx
 from assistant.config import Settings
 from assistant.content import Publication
 from assistant.infra.media_links import public_media_url
+from assistant.infra.netguard import is_refusal, public_transport
 from assistant.tools.publishing.base import Limits, PublishError, PublishRequest, check_limits
 from assistant.tools.publishing.telegram import clip
 
@@ -48,7 +49,10 @@ class DiscordWebhookPublisher:
         self.settings = settings
         self.upload_limit = int(settings.discord_upload_limit_mb * 1024 * 1024)
         self.timeout = settings.publish_timeout_s
-        self.transport = transport
+        # the person chose this address (/connect): connect only to a public address, checked
+        # at each connection, unless the operator allows private ones (a LAN site, the tests)
+        self.transport = transport or (None if settings.publish_allow_private
+                                       else public_transport())
 
     def verify(self, credentials: Mapping[str, Any]) -> str:
         """The webhook's name, once Discord says it exists."""
@@ -128,6 +132,10 @@ def _call(client: httpx.Client, method: str, url: str, **kwargs: Any) -> dict[st
     try:
         answer = client.request(method, url, **kwargs)
     except httpx.HTTPError as err:
+        if is_refusal(err) is not None:
+            raise PublishError("discord", f"{is_refusal(err)}: only public addresses are "
+                               "published to (ASSISTANT_PUBLISH_ALLOW_PRIVATE=true allows "
+                               "others)") from None
         raise PublishError("discord", f"Discord cannot be reached ({type(err).__name__})"
                            ) from None
     if answer.status_code < 400:

@@ -28,6 +28,7 @@ from markdown_it import MarkdownIt
 
 from assistant.config import Settings
 from assistant.content import Publication
+from assistant.infra.netguard import is_refusal, public_transport
 from assistant.tools.publishing.base import Limits, PublishError, PublishRequest, check_limits
 
 CONNECT_HINT = ("/connect wordpress URL USER (the application password is asked privately), "
@@ -66,7 +67,10 @@ class WordPressPublisher:
     def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
         self.status = settings.wordpress_status
         self.timeout = settings.publish_timeout_s
-        self.transport = transport
+        # the person chose this address (/connect): connect only to a public address, checked
+        # at each connection, unless the operator allows private ones (a LAN site, the tests)
+        self.transport = transport or (None if settings.publish_allow_private
+                                       else public_transport())
 
     def verify(self, credentials: Mapping[str, Any]) -> str:
         """Who the credentials log in as ('Ada on blog.example.com'); PublishError if none."""
@@ -195,6 +199,10 @@ def _call(client: httpx.Client, method: str, path: str, *, missing_ok: bool = Fa
     try:
         answer = client.request(method, path, **kwargs)
     except httpx.HTTPError as err:
+        if is_refusal(err) is not None:
+            raise PublishError("wordpress", f"{is_refusal(err)}: only public addresses are "
+                               "published to (ASSISTANT_PUBLISH_ALLOW_PRIVATE=true allows "
+                               "others)") from None
         raise PublishError("wordpress", f"{client.base_url.host} cannot be reached "
                            f"({type(err).__name__})", detail=str(err)) from err
     if answer.status_code < 400 or (missing_ok and answer.status_code == 404):

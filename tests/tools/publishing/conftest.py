@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,3 +24,11 @@ def wordpress(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WordPressSit
     site = start(tmp_path_factory.mktemp("wordpress"))
     yield site
     site.stop()
+
+
+@pytest.fixture
+def settings(settings: Any) -> Any:
+    """The stand-ins and the real WordPress listen on 127.0.0.1: the publishers' public-only
+    connections are allowed private addresses here (ASSISTANT_PUBLISH_ALLOW_PRIVATE), as a
+    self-hosted site on a LAN would need."""
+    return settings.model_copy(update={"publish_allow_private": True})

@@ -175,3 +175,18 @@ def test_the_settings_webhook_is_a_secret(settings: Settings) -> None:
     configured = settings.model_copy(update={
         "discord_webhook_url": SecretStr("https://discord.com/api/webhooks/1/tok")})
     assert "tok" not in repr(configured.discord_webhook_url)
+
+
+def test_a_webhook_whose_name_turns_private_at_publish_time_is_refused(
+        settings: Settings, discord_api: DiscordStandIn) -> None:
+    """Checked when connected, the address is checked again at every connection: a webhook
+    host that now answers 127.0.0.1 is refused in one line, and nothing is sent."""
+    strict = settings.model_copy(update={"publish_allow_private": False})
+    post = _file(_job_dir(strict) / "final.md", 0, b"")
+    post.write_text("# Why the tide turns\n\nThe Moon pulls the sea.\n", encoding="utf-8")
+    hook = {"webhook_url": f"{discord_api.url}/api/webhooks/{discord_api.WEBHOOK_ID}/secret-tok"}
+    with pytest.raises(PublishError) as caught:
+        DiscordWebhookPublisher(strict).publish(_request(strict, {"markdown": post}, hook))
+    assert "private or local address" in caught.value.user_message
+    assert "secret-tok" not in caught.value.user_message
+    assert discord_api.posts == []

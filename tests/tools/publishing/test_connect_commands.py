@@ -235,7 +235,7 @@ def test_telegram_deletes_the_password_message(conv: Conversation, keyed: Servic
 
 def test_private_addresses_are_refused_unless_allowed(settings: Settings,
                                                      wordpress: WordPressSite) -> None:
-    for svc in _services(settings, secret_key=SecretStr(KEY)):
+    for svc in _services(settings, secret_key=SecretStr(KEY), publish_allow_private=False):
         runner = JobRunner(svc)
         conv = Conversation(svc, runner)
         try:
