@@ -10,7 +10,7 @@ passes to ``request.save_progress`` (an upload URI, a created post's id) is stor
 next network call, and comes back as ``request.resume`` when the same (job, platform) runs
 again after a retry or a kill -9, so it continues that session instead of starting a second.
 
-The contract, checked by tests/tools/publishing/test_conformance.py for every publisher:
+The contract, checked by tests/tools/publishing/test_publisher_conformance.py for every publisher:
 
 - ``check(request)`` lists every problem (limits, missing files, not connected) before any
   network call; ``publish`` is only called when it is empty;
