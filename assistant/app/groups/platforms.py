@@ -9,16 +9,21 @@
 
 Each platform's connect function is one entry of :data:`CONNECTORS` (platform -> function
 taking the context and the words after the platform), so another platform (YouTube, TikTok:
-OAuth) is one function and one line there. Accounts belong to the person (their profile);
-credentials go through :class:`assistant.tools.publishing.accounts.AccountStore`, which refuses
+OAuth) is one function and one line there. Accounts belong to the person (their profile), or,
+with ``--workspace SLUG`` on any of the three commands, to a workspace the person owns (a
+workspace's jobs publish with its accounts first); credentials go through
+:class:`assistant.tools.publishing.accounts.AccountStore`, which refuses
 to store anything without ASSISTANT_SECRET_KEY.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
+
+from sqlalchemy import select
 
 from assistant.app.command_registry import CommandContext, ask_secret, register
 from assistant.app.events import OutEvent, say
@@ -31,14 +36,39 @@ from assistant.tools.publishing.accounts import AccountStore, Owner, fernet_for
 from assistant.tools.publishing.discord import DiscordWebhookPublisher
 from assistant.tools.publishing.telegram import TelegramChannelPublisher
 from assistant.tools.publishing.wordpress import WordPressPublisher
+from storage.models import Organization
 
 Connector = Callable[[CommandContext, list[str]], list[OutEvent]]
-CONNECT_USAGE = ("/connect PLATFORM ... — connect an account to publish to: youtube, tiktok, "
-                 "wordpress URL USER, telegram @channel, discord WEBHOOK_URL")
+CONNECT_USAGE = ("/connect PLATFORM ... [--workspace SLUG] — connect an account to publish to: "
+                 "youtube, tiktok, wordpress URL USER, telegram @channel, discord WEBHOOK_URL")
 
 
 def _owner(ctx: CommandContext) -> Owner:
+    chosen = ctx.extras.get("owner")  # --workspace SLUG, read by _take_workspace
+    if isinstance(chosen, Owner):
+        return chosen
     return Owner.profile(ctx.svc.repo.ensure_user(ctx.username))
+
+
+def _take_workspace(ctx: CommandContext, words: list[str]) -> list[str]:
+    """``words`` without ``--workspace SLUG``; with it, the accounts are that workspace's
+    (which only its owner may connect, list or disconnect)."""
+    if "--workspace" not in words:
+        return words
+    at = words.index("--workspace")
+    if at + 1 >= len(words):
+        raise InputError("--workspace needs the workspace's name (its slug)")
+    slug = words[at + 1].lower()
+    profile = uuid.UUID(str(ctx.svc.repo.ensure_user(ctx.username)))
+    with ctx.svc.db.session() as s:
+        org = s.scalar(select(Organization).where(Organization.slug == slug))
+        found = None if org is None else (org.id, org.owner_id)
+    if found is None or found[1] != profile:
+        raise InputError(f"you own no workspace {slug!r}: only a workspace's owner connects "
+                         "its accounts")
+    ctx.extras["owner"] = Owner.organization(found[0])
+    ctx.extras["workspace"] = slug
+    return words[:at] + words[at + 2:]
 
 
 def _store(ctx: CommandContext) -> AccountStore:
@@ -66,7 +96,9 @@ def _public(ctx: CommandContext, url: str) -> None:
 def _connected(ctx: CommandContext, platform: str, display: str,
                credentials: dict[str, str]) -> str:
     _store(ctx).store(_owner(ctx), platform, display, credentials)
-    return f"{PLATFORM_TITLES.get(platform, platform)} connected: {display}. Jobs you make " \
+    whose = (f"Workspace {ctx.extras['workspace']}'s jobs" if "workspace" in ctx.extras
+             else "Jobs you make")
+    return f"{PLATFORM_TITLES.get(platform, platform)} connected: {display}. {whose} " \
            f"can go there now (--to {platform}, or ASSISTANT_PUBLISH_TO)."
 
 
@@ -155,7 +187,7 @@ PLATFORM_TITLES = {"wordpress": "WordPress", "telegram": "Telegram channel",
 
 @register("connect", CONNECT_USAGE, secret_args=True)
 def connect(ctx: CommandContext, text: str) -> list[OutEvent]:
-    words = text.split()
+    words = _take_workspace(ctx, text.split())
     if not words:
         raise InputError(f"connect what? {', '.join(CONNECTORS)}: e.g. /connect telegram "
                          "@channel")
@@ -166,12 +198,14 @@ def connect(ctx: CommandContext, text: str) -> list[OutEvent]:
                          f"{', '.join(CONNECTORS)}")
     connected = {a.platform for a in _store(ctx).list(_owner(ctx))}
     if platform not in connected:  # reconnecting one replaces it: no new platform
-        check_platforms(ctx.svc.db, ctx.svc.settings, _owner(ctx).id, len(connected))
+        check_platforms(ctx.svc.db, ctx.svc.settings,  # on the person's plan
+                        ctx.svc.repo.ensure_user(ctx.username), len(connected))
     return connector(ctx, words[1:])
 
 
-@register("platforms", "/platforms — the accounts your jobs can publish to")
+@register("platforms", "/platforms [--workspace SLUG] — the accounts your jobs can publish to")
 def platforms(ctx: CommandContext, text: str) -> list[OutEvent]:
+    _take_workspace(ctx, text.split())
     settings = ctx.svc.settings
     lines = []
     if settings.secret_key is not None:
@@ -191,9 +225,9 @@ def platforms(ctx: CommandContext, text: str) -> list[OutEvent]:
                       "unless you say otherwise.")]
 
 
-@register("disconnect", "/disconnect PLATFORM — forget a connected account")
+@register("disconnect", "/disconnect PLATFORM [--workspace SLUG] — forget a connected account")
 def disconnect(ctx: CommandContext, text: str) -> list[OutEvent]:
-    platform = text.strip().lower()
+    platform = " ".join(_take_workspace(ctx, text.split())).lower()
     if not platform:
         raise InputError("disconnect which? /platforms lists yours")
     if settings_key_missing(ctx) or not _store(ctx).delete(_owner(ctx), platform):

@@ -277,3 +277,27 @@ def test_a_plan_limits_how_many_platforms_may_be_connected(
         finally:
             conv.close()
             runner.close()
+
+
+def test_a_workspace_owner_connects_the_workspaces_account(
+        conv: Conversation, keyed: Services, telegram_api: TelegramStandIn) -> None:
+    ada = uuid.UUID(keyed.repo.ensure_user(conv.username(ADA)))
+    with keyed.db.session() as s:
+        org = Organization(name="Tides Inc", slug="tides-inc", owner_id=ada)
+        s.add(org)
+        s.flush()
+        org_id = org.id
+    done = one(conv.handle(ADA, "/connect telegram @studio_channel --workspace tides-inc"))
+    assert done.kind == "text" and "Workspace tides-inc's jobs" in done.text
+    store = AccountStore.from_settings(keyed.settings, keyed.db)
+    assert [a.platform for a in store.list(Owner.organization(org_id))] == ["telegram"]
+    assert store.list(Owner.profile(ada)) == []  # not the person's own
+    listed = one(conv.handle(ADA, "/platforms --workspace tides-inc")).text
+    assert "Telegram channel" in listed
+    assert "Telegram channel:" not in one(conv.handle(ADA, "/platforms")).text
+    bob = ChannelUser("telegram", "43", "Bob")  # not the workspace's owner
+    refused = one(conv.handle(bob, "/connect telegram @studio_channel --workspace tides-inc"))
+    assert refused.kind == "error" and "you own no workspace 'tides-inc'" in refused.text
+    assert one(conv.handle(bob, "/disconnect telegram --workspace tides-inc")).kind == "error"
+    assert one(conv.handle(ADA, "/disconnect telegram --workspace tides-inc")).kind == "text"
+    assert store.list(Owner.organization(org_id)) == []
