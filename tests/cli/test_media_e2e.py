@@ -31,7 +31,7 @@ def test_short_is_published_as_a_checked_vertical_video(tmp_path: Path) -> None:
     assert {"script.md", "script.json", "voiceover.wav", "captions.srt", "captions.ass",
             "thumbnail.png", "video.mp4", "qa.json", "scene_01.png"} <= set(files)
 
-    video = Path(report["publications"][0]["location"])
+    video = data / report["publications"][0]["location"]  # relative to the data dir
     assert video.name == "video.mp4"
     for beside in ("thumbnail.png", "short.md", "qa.json", "captions.srt"):
         assert (video.parent / beside).is_file(), beside
@@ -64,7 +64,7 @@ def test_podcast_is_an_mp3_at_podcast_loudness_with_show_notes(tmp_path: Path) -
     job_id = query(data, "select id from jobs")[0][0]
     report = show(data, job_id)
     assert report["status"] == "published"
-    episode = Path(report["publications"][0]["location"])
+    episode = data / report["publications"][0]["location"]
     assert episode.suffix == ".mp3"
     info = probe(episode)
     assert info.acodec == "mp3" and info.duration_s > 20
