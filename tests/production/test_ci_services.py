@@ -99,7 +99,8 @@ def test_a_bare_machine_gets_the_packages_installed_and_the_servers_started(
 def test_only_what_is_missing_is_installed_and_only_what_is_down_is_started(
     machine: Path,
 ) -> None:
-    for package in ("postgresql", "rabbitmq-server"):
+    for package in ("postgresql", "rabbitmq-server", "mariadb-server", "wordpress", "php-cli",
+                    "php-mysql"):  # all but redis-server
         (machine / "pkg" / package).touch()
     (machine / "up" / "postgresql").touch()
     (machine / "trust").touch()
@@ -109,6 +110,7 @@ def test_only_what_is_missing_is_installed_and_only_what_is_down_is_started(
         calls = run(machine, rabbit.getsockname()[1])
     install = [c for c in calls if c.startswith("apt-get install")]
     assert install and install[0].split()[-1] == "redis-server"
+    assert "mariadb-server" not in install[0] and "wordpress" not in install[0]
     assert "postgresql" not in install[0] and "rabbitmq-server" not in install[0]
     assert not [c for c in calls if c.startswith(("pg_ctlcluster", "rabbitmq-server"))]
     assert any(c.startswith("redis-server") for c in calls)
