@@ -31,6 +31,7 @@ import asyncio
 import itertools
 import json
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -573,12 +574,20 @@ class DiscordHarness:
         return [c for c in self.recorder.posts(channel)
                 if any(f":{job_id}:" in i for i in c.custom_ids)]
 
-    def button(self, job_id: str, action: str, channel: int | None = None) -> str:
-        """The custom_id of the newest ``action`` button posted for the job."""
-        for call in reversed(self.approvals(job_id, channel)):
-            for custom_id in call.custom_ids:
-                if custom_id.startswith(f"ai:{action}:{job_id}:"):
-                    return custom_id
+    def button(self, job_id: str, action: str, channel: int | None = None,
+               wait_s: float = 15.0) -> str:
+        """The custom_id of the newest ``action`` button posted for the job (waiting up to
+        ``wait_s`` for the bot to post it: a job's review event reaches the bot's loop from
+        the job's thread, and may land just after the job's thread is seen to stop)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            for call in reversed(self.approvals(job_id, channel)):
+                for custom_id in call.custom_ids:
+                    if custom_id.startswith(f"ai:{action}:{job_id}:"):
+                        return custom_id
+            if time.monotonic() > deadline:
+                break
+            self.settle()
         raise AssertionError(f"no {action} button for {job_id}: {self.recorder.calls}")
 
     def all_calls(self) -> Iterator[Call]:
