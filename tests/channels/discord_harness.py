@@ -575,10 +575,11 @@ class DiscordHarness:
                 if any(f":{job_id}:" in i for i in c.custom_ids)]
 
     def button(self, job_id: str, action: str, channel: int | None = None,
-               wait_s: float = 15.0) -> str:
+               wait_s: float = 45.0) -> str:
         """The custom_id of the newest ``action`` button posted for the job (waiting up to
         ``wait_s`` for the bot to post it: a job's review event reaches the bot's loop from
-        the job's thread, and may land just after the job's thread is seen to stop)."""
+        the job's thread, and may land just after the job's thread is seen to stop; behind a
+        Telegram subscriber that holds an event up to its ASKING_WAIT_S, 30 s)."""
         deadline = time.monotonic() + wait_s
         while True:
             for call in reversed(self.approvals(job_id, channel)):
