@@ -38,7 +38,7 @@ from assistant.errors import AssistantError
 from assistant.tools.publishing import PublishRequest, publishers_for
 from assistant.tools.publishing.accounts import AccountStore, owners_of_job
 from assistant.tools.publishing.analytics import MetricsReader, platform_reader, pull_due
-from assistant.tools.publishing.base import Role
+from assistant.tools.publishing.base import Role, media_files
 from assistant.tools.publishing.ledger import publish_once
 from assistant.tools.publishing.schedule import label, zone
 from storage.analytics import AnalyticsRepository
@@ -63,7 +63,6 @@ REPORT_LATE_MAX = timedelta(days=1)
 # the pieces a weekly report shows: the last four weeks', whose counters still grow
 REPORT_WINDOW = timedelta(days=28)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-AUDIO_SUFFIXES = {".mp3", ".m4a", ".ogg", ".opus", ".wav", ".flac"}
 
 
 def utc_clock() -> datetime:
@@ -106,14 +105,7 @@ def _files(svc: Services, job_id: str, state: dict[str, Any]) -> dict[Role, Path
     final = svc.objects.get(job_id, "final.md")
     if final is not None:
         files["markdown"] = final.path
-    media = state.get("media")
-    if media is not None and media.output:
-        output = Path(media.output)
-        files["audio" if output.suffix.lower() in AUDIO_SUFFIXES else "video"] = output
-        if media.thumbnail:
-            files["thumbnail"] = Path(media.thumbnail)
-        if media.captions_srt:
-            files["captions"] = Path(media.captions_srt)
+    files.update(media_files(state.get("media")))
     qa = svc.objects.get(job_id, "qa.json")
     if qa is not None:
         files["qa"] = qa.path

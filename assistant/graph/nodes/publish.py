@@ -20,7 +20,7 @@ from assistant.graph.services import Services
 from assistant.graph.state import PipelineState
 from assistant.tools.publishing import publishers_for
 from assistant.tools.publishing.accounts import AccountStore, owners_of_job
-from assistant.tools.publishing.base import PublishRequest, Role
+from assistant.tools.publishing.base import PublishRequest, Role, media_files
 from assistant.tools.publishing.ledger import publish_once, schedule
 from assistant.tools.publishing.schedule import planned_times
 from assistant.tools.quality.text import BrandRules
@@ -30,7 +30,6 @@ from media.images.designer import render_thumbnail
 from media.presets import load_preset
 
 STEP = "publish"
-AUDIO_SUFFIXES = {".mp3", ".m4a", ".ogg", ".opus", ".wav", ".flac"}
 
 
 def run(state: PipelineState, svc: Services) -> dict[str, object]:
@@ -39,17 +38,11 @@ def run(state: PipelineState, svc: Services) -> dict[str, object]:
     markdown = render_markdown(script, brief, rules.required_disclosure)
     final = svc.objects.put(job_id, "final.md", markdown, step=STEP, type="final",
                             mime="text/markdown", version=script.version, is_final=True)
-    files: dict[Role, Path] = {"markdown": final.path}
+    media = state.get("media")
+    files: dict[Role, Path] = {"markdown": final.path, **media_files(media)}
     duration: float | None = None
     frame: tuple[int, int] | None = None
-    media = state.get("media")
     if media is not None and media.output:
-        output = Path(media.output)
-        files["audio" if output.suffix.lower() in AUDIO_SUFFIXES else "video"] = output
-        if media.thumbnail:
-            files["thumbnail"] = Path(media.thumbnail)
-        if media.captions_srt:
-            files["captions"] = Path(media.captions_srt)
         duration = media.voiceover_seconds or None
         frame = _frame(media.preset)
     if "thumbnail" not in files:  # a text piece: a title card is its featured image

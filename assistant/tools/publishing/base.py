@@ -46,6 +46,36 @@ class PublishError(AssistantError):
         self.platform = platform
 
 
+def private_address_refusal(platform: str, err: BaseException) -> PublishError | None:
+    """The one line for a connection the public-only transport refused (the host now answers
+    a private address); None for any other error."""
+    from assistant.infra.netguard import is_refusal
+
+    refused = is_refusal(err)
+    if refused is None:
+        return None
+    return PublishError(platform, f"{refused}: only public addresses are published to "
+                                  "(ASSISTANT_PUBLISH_ALLOW_PRIVATE=true allows others)")
+
+
+AUDIO_SUFFIXES = frozenset({".mp3", ".m4a", ".ogg", ".opus", ".wav", ".flac"})
+
+
+def media_files(media: Any) -> dict[Role, Path]:
+    """The rendered files of a job's ``MediaAssets`` by role (the publish step's and the
+    scheduler's view of the same job): its output as video or audio, thumbnail, captions."""
+    files: dict[Role, Path] = {}
+    if media is None or not media.output:
+        return files
+    output = Path(media.output)
+    files["audio" if output.suffix.lower() in AUDIO_SUFFIXES else "video"] = output
+    if media.thumbnail:
+        files["thumbnail"] = Path(media.thumbnail)
+    if media.captions_srt:
+        files["captions"] = Path(media.captions_srt)
+    return files
+
+
 def _discard(progress: dict[str, Any]) -> None:
     """save_progress when nobody keeps it (a dry run, a unit test)."""
 

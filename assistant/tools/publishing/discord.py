@@ -25,8 +25,14 @@ import httpx
 from assistant.config import Settings
 from assistant.content import Publication
 from assistant.infra.media_links import public_media_url
-from assistant.infra.netguard import is_refusal, public_transport
-from assistant.tools.publishing.base import Limits, PublishError, PublishRequest, check_limits
+from assistant.infra.netguard import public_transport
+from assistant.tools.publishing.base import (
+    Limits,
+    PublishError,
+    PublishRequest,
+    check_limits,
+    private_address_refusal,
+)
 from assistant.tools.publishing.telegram import clip
 
 CONTENT_LIMIT = 2000
@@ -132,10 +138,9 @@ def _call(client: httpx.Client, method: str, url: str, **kwargs: Any) -> dict[st
     try:
         answer = client.request(method, url, **kwargs)
     except httpx.HTTPError as err:
-        if is_refusal(err) is not None:
-            raise PublishError("discord", f"{is_refusal(err)}: only public addresses are "
-                               "published to (ASSISTANT_PUBLISH_ALLOW_PRIVATE=true allows "
-                               "others)") from None
+        refused = private_address_refusal("discord", err)
+        if refused is not None:
+            raise refused from None
         raise PublishError("discord", f"Discord cannot be reached ({type(err).__name__})"
                            ) from None
     if answer.status_code < 400:

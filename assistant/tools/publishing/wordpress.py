@@ -28,8 +28,14 @@ from markdown_it import MarkdownIt
 
 from assistant.config import Settings
 from assistant.content import Publication
-from assistant.infra.netguard import is_refusal, public_transport
-from assistant.tools.publishing.base import Limits, PublishError, PublishRequest, check_limits
+from assistant.infra.netguard import public_transport
+from assistant.tools.publishing.base import (
+    Limits,
+    PublishError,
+    PublishRequest,
+    check_limits,
+    private_address_refusal,
+)
 
 CONNECT_HINT = ("/connect wordpress URL USER (the application password is asked privately), "
                 "or set ASSISTANT_WORDPRESS_URL, _USER and _APP_PASSWORD")
@@ -199,10 +205,9 @@ def _call(client: httpx.Client, method: str, path: str, *, missing_ok: bool = Fa
     try:
         answer = client.request(method, path, **kwargs)
     except httpx.HTTPError as err:
-        if is_refusal(err) is not None:
-            raise PublishError("wordpress", f"{is_refusal(err)}: only public addresses are "
-                               "published to (ASSISTANT_PUBLISH_ALLOW_PRIVATE=true allows "
-                               "others)") from None
+        refused = private_address_refusal("wordpress", err)
+        if refused is not None:
+            raise refused from None
         raise PublishError("wordpress", f"{client.base_url.host} cannot be reached "
                            f"({type(err).__name__})", detail=str(err)) from err
     if answer.status_code < 400 or (missing_ok and answer.status_code == 404):
